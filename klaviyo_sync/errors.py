@@ -1,0 +1,154 @@
+"""Every failure the tool expects, as one exception tree. The CLI maps it to messages and exit codes.
+
+    KlaviyoSyncError            base: a message for people, an optional `hint` (how to fix)
+    ├── ConfigError             bad options or environment: no API key, plain http to a remote host, ...
+    ├── ManifestError           the manifests are invalid: `problems`, every one with file:line:column
+    ├── PlanError               a plan was refused: ambiguity, prevent_destroy, thresholds, Klaviyo limits
+    ├── StalePlanError          a saved plan no longer matches the manifests or the account
+    ├── ApplyError              apply stopped part-way: `report` says what was applied, failed, not attempted
+    └── ApiError                a request to Klaviyo failed: operation, status, code, detail, source, hint
+        ├── TransportError      no response at all (timeout, dropped connection); `ambiguous` for writes
+        ├── BadRequestError     400 / 422: Klaviyo rejected the input
+        ├── AuthenticationError 401: the key is missing, invalid or revoked
+        ├── PermissionDeniedError 403: the key lacks a scope (named from the spec)
+        ├── NotFoundError       404
+        ├── ConflictError       409
+        ├── RateLimitError      429, still throttled after retries
+        └── ServerError         5xx after retries, or a non-JSON error page
+
+No exception ever holds the API key: request headers are never stored on an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about the input, located in a file. Rendered as `file:line:column: message — hint`."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.column}: {self.message}"
+        return f"{text} — {self.hint}" if self.hint else text
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column, "message": self.message, "hint": self.hint}
+
+
+class KlaviyoSyncError(Exception):
+    """Base of every expected failure."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+class ConfigError(KlaviyoSyncError):
+    pass
+
+
+class ProblemsError(KlaviyoSyncError):
+    """An error made of located problems, all reported at once."""
+
+    def __init__(self, message: str, problems: list[Problem]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(str(p) for p in self.problems)])
+
+
+class ManifestError(ProblemsError):
+    pass
+
+
+class PlanError(ProblemsError):
+    pass
+
+
+class StalePlanError(KlaviyoSyncError):
+    def __init__(self, differences: list[str]) -> None:
+        super().__init__(
+            "Saved plan is stale: " + "; ".join(differences),
+            hint="run `klaviyo-sync plan --out FILE` again and review the new plan",
+        )
+        self.differences = differences
+
+
+class ApplyError(KlaviyoSyncError):
+    def __init__(self, message: str, report: Any) -> None:
+        super().__init__(message, hint="run `klaviyo-sync plan` to see the remaining work; `apply` again finishes it")
+        self.report = report
+
+
+class ApiError(KlaviyoSyncError):
+    """A failed request. `operation` is the spec's operationId (e.g. `create_tag`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        status: int | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+        source: dict[str, Any] | None = None,
+        hint: str = "",
+    ) -> None:
+        super().__init__(message, hint)
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.source = source or {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(operation={self.operation!r}, status={self.status!r}, code={self.code!r})"
+
+
+class TransportError(ApiError):
+    """No response arrived. For a write, `ambiguous` means the change may or may not have happened."""
+
+    def __init__(self, message: str, *, operation: str, ambiguous: bool, hint: str = "") -> None:
+        super().__init__(message, operation=operation, hint=hint)
+        self.ambiguous = ambiguous
+
+
+class BadRequestError(ApiError):
+    pass
+
+
+class AuthenticationError(ApiError):
+    pass
+
+
+class PermissionDeniedError(ApiError):
+    pass
+
+
+class NotFoundError(ApiError):
+    pass
+
+
+class ConflictError(ApiError):
+    pass
+
+
+class RateLimitError(ApiError):
+    pass
+
+
+class ServerError(ApiError):
+    pass

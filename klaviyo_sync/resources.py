@@ -1,0 +1,263 @@
+"""The shared model: resources, the State that holds them, and the Changes and Plan built from two States.
+
+Desired state (from the manifests) and live state (from the API) are the same `State` type, so the diff is
+set arithmetic on natural keys plus a per-pair comparison of managed attributes.
+
+Kinds and their natural keys:
+
+    kind        key                  managed attributes                  replaced when
+    tag_group   (name,)              exclusive                           exclusive changes
+    tag         (group, name)        -                                   its group changes (a "move")
+    list        (name,)              opt_in_process                      -
+    template    (name,)              editor_type, html, text, definition  editor_type changes
+    list_tag    (list, group, tag)   -                                   -   (a link: created or removed)
+
+Live objects also carry their Klaviyo `id` and a `version` (the `updated` timestamp where Klaviyo has one,
+else a hash of what was read) so a saved plan can later tell whether they changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    TAG_GROUP = "tag_group"
+    TAG = "tag"
+    LIST = "list"
+    TEMPLATE = "template"
+    LIST_TAG = "list_tag"
+
+    @property
+    def spec(self) -> KindSpec:
+        return KIND_SPECS[self]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: Kind
+    label: str  # how people call it: "tag group"
+    key_fields: tuple[str, ...]
+    fields: tuple[str, ...]  # managed attributes, compared by the diff
+    replace_on: tuple[str, ...]  # attributes Klaviyo cannot change in place
+    rank: int  # dependency rank: creates run in ascending rank, deletes in descending
+
+
+KIND_SPECS: dict[Kind, KindSpec] = {
+    spec.kind: spec
+    for spec in (
+        KindSpec(Kind.TAG_GROUP, "tag group", ("name",), ("exclusive",), ("exclusive",), 0),
+        KindSpec(Kind.TAG, "tag", ("group", "name"), (), ("group",), 1),
+        KindSpec(Kind.LIST, "list", ("name",), ("opt_in_process",), (), 2),
+        KindSpec(Kind.TEMPLATE, "template", ("name",), ("editor_type", "html", "text", "definition"), ("editor_type",), 3),
+        KindSpec(Kind.LIST_TAG, "list tag", ("list", "group", "tag"), (), (), 4),
+    )
+}
+
+Key = tuple[str, ...]
+ResourceId = tuple[Kind, Key]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a desired object was declared: `file` is relative to the project root."""
+
+    file: str
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, eq=False)
+class Resource:
+    """One object of a kind. Desired objects carry manifest metadata; live objects carry `id` and `version`."""
+
+    kind: Kind
+    key: Key
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    # Manifest-only
+    origin: Origin | None = None
+    renamed_from: tuple[str, ...] = ()  # earlier names (the last key element) this object may be found under
+    prevent_destroy: bool = False
+    clone_from: str | None = None  # templates: name of the template to clone when creating
+    # Live-only
+    id: str | None = None
+    version: str | None = None
+
+    @property
+    def rid(self) -> ResourceId:
+        return (self.kind, self.key)
+
+    @property
+    def name(self) -> str:
+        return self.key[-1]
+
+    @property
+    def address(self) -> str:
+        """A stable, human-readable address: `template["Welcome Email"]`, `tag["Lifecycle"/"VIP"]`."""
+        return f"{self.kind.value}[{'/'.join(json.dumps(part, ensure_ascii=False) for part in self.key)}]"
+
+    def managed(self) -> dict[str, Any]:
+        """The attributes the diff compares (absent ones are None)."""
+        return {name: self.attrs.get(name) for name in self.kind.spec.fields}
+
+    def with_(self, **changes: Any) -> Resource:
+        return replace(self, **changes)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Resource)
+            and self.rid == other.rid
+            and dict(self.attrs) == dict(other.attrs)
+            and self.id == other.id
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.rid)
+
+
+def address(kind: Kind, key: Key) -> str:
+    return Resource(kind, key).address
+
+
+def content_hash(value: Any) -> str:
+    """A stable SHA-256 of any JSON-able value (used for staleness fingerprints and fast equality)."""
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+    else:
+        data = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+class State:
+    """Resources by (kind, key). Live state may hold several objects under one key: those are `conflicts`."""
+
+    def __init__(self, resources: Iterable[Resource] = ()) -> None:
+        self._by_rid: dict[ResourceId, Resource] = {}
+        self.conflicts: dict[ResourceId, list[Resource]] = {}
+        for resource in resources:
+            self.add(resource)
+
+    def add(self, resource: Resource) -> None:
+        """Add a resource; a second one under the same key is recorded as a conflict, not overwritten."""
+        existing = self._by_rid.get(resource.rid)
+        if existing is None:
+            self._by_rid[resource.rid] = resource
+            return
+        self.conflicts.setdefault(resource.rid, [existing]).append(resource)
+
+    def get(self, kind: Kind, key: Key) -> Resource | None:
+        return self._by_rid.get((kind, key))
+
+    def of_kind(self, kind: Kind) -> list[Resource]:
+        """Resources of one kind in key order (deterministic)."""
+        return sorted((r for r in self._by_rid.values() if r.kind is kind), key=lambda r: r.key)
+
+    def by_id(self, kind: Kind, resource_id: str) -> Resource | None:
+        for resource in self._by_rid.values():
+            if resource.kind is kind and resource.id == resource_id:
+                return resource
+        return None
+
+    def __iter__(self) -> Iterator[Resource]:
+        """All resources, ordered by kind rank then key."""
+        return iter(sorted(self._by_rid.values(), key=lambda r: (r.kind.spec.rank, r.key)))
+
+    def __len__(self) -> int:
+        return len(self._by_rid)
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self._by_rid
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    CLONE = "clone"
+    UPDATE = "update"
+    RENAME = "rename"  # an update whose name changes (matched through renamed_from); may change fields too
+    REPLACE = "replace"
+    DELETE = "delete"
+    LINK = "link"
+    UNLINK = "unlink"
+
+
+# How each action counts in "Plan: X to create, Y to update, Z to delete."
+SUMMARY_BUCKET: dict[Action, str] = {
+    Action.CREATE: "create",
+    Action.CLONE: "create",
+    Action.LINK: "create",
+    Action.UPDATE: "update",
+    Action.RENAME: "update",
+    Action.REPLACE: "replace",
+    Action.DELETE: "delete",
+    Action.UNLINK: "delete",
+}
+
+
+class ReplaceMode(StrEnum):
+    DELETE_FIRST = "delete_first"  # the old object must go before the new one can exist
+    CREATE_FIRST = "create_first"  # both can exist at once: create, re-point, then delete
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+    forces_replacement: bool = False
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step of a plan. `desired` is None for deletes/unlinks; `live` is None for creates/clones/links."""
+
+    action: Action
+    kind: Kind
+    key: Key  # the desired key, or the live key for a delete/unlink
+    desired: Resource | None
+    live: Resource | None
+    fields: tuple[FieldChange, ...] = ()
+    reason: str = ""
+    replace_mode: ReplaceMode | None = None
+
+    @property
+    def address(self) -> str:
+        return address(self.kind, self.key)
+
+    @property
+    def rid(self) -> ResourceId:
+        return (self.kind, self.key)
+
+
+@dataclass
+class Plan:
+    """An ordered list of changes plus everything needed to check and apply it later."""
+
+    changes: list[Change]
+    unmanaged: list[Resource] = field(default_factory=list)  # live objects outside the managed scope
+    manifest_hashes: dict[str, str] = field(default_factory=dict)  # project-relative file -> sha256
+    fingerprint: dict[str, str] = field(default_factory=dict)  # "kind:id" -> version of every live object read
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> dict[str, int]:
+        """Counts for the summary line; a replace counts as one create and one delete."""
+        counts = {"create": 0, "update": 0, "delete": 0}
+        for change in self.changes:
+            bucket = SUMMARY_BUCKET[change.action]
+            if bucket == "replace":
+                counts["create"] += 1
+                counts["delete"] += 1
+            else:
+                counts[bucket] += 1
+        return counts

@@ -1,0 +1,1 @@
+"""JSON Schemas of the manifest and plan formats, shipped with the package."""

@@ -1,0 +1,112 @@
+"""Regenerate klaviyo_sync/data/operations.json from Klaviyo's official OpenAPI spec.
+
+The tool and the emulator need a few facts per operation at run time (method, path, scopes,
+rate limits, allowed query parameters and filters). Shipping the 3 MB spec for that would be
+wasteful, so this script extracts them once; a test checks the extract is still current.
+
+Usage: python scripts/gen_operations.py [SPEC_DIR]   (default ../shared/klaviyo-openapi)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "klaviyo_sync" / "data" / "operations.json"
+
+# The operations the tool and the emulator serve; everything else is out of scope.
+OPERATIONS = (
+    "get_templates",
+    "create_template",
+    "get_template",
+    "update_template",
+    "delete_template",
+    "clone_template",
+    "render_template",
+    "get_lists",
+    "create_list",
+    "get_list",
+    "update_list",
+    "delete_list",
+    "get_tags_for_list",
+    "get_tag_ids_for_list",
+    "get_tags",
+    "create_tag",
+    "get_tag",
+    "update_tag",
+    "delete_tag",
+    "tag_lists",
+    "remove_tag_from_lists",
+    "get_list_ids_for_tag",
+    "get_tag_group_for_tag",
+    "get_tag_group_id_for_tag",
+    "get_tag_groups",
+    "create_tag_group",
+    "get_tag_group",
+    "update_tag_group",
+    "delete_tag_group",
+    "get_tags_for_tag_group",
+    "get_tag_ids_for_tag_group",
+)
+
+_UNIT_SECONDS = {"s": 1, "m": 60, "d": 86400}
+
+
+def _rate(value: str) -> list[int]:
+    match = re.fullmatch(r"(\d+)/([smd])", value)
+    if not match:
+        raise ValueError(f"unexpected rate limit {value!r}")
+    return [int(match.group(1)), _UNIT_SECONDS[match.group(2)]]
+
+
+def _query_param(param: dict) -> dict:
+    schema = param.get("schema", {})
+    out: dict = {"type": schema.get("type", "string")}
+    items = schema.get("items", {})
+    if "enum" in schema:
+        out["enum"] = schema["enum"]
+    elif "enum" in items:
+        out["enum"] = items["enum"]
+    for bound in ("minimum", "maximum", "default"):
+        if bound in schema:
+            out[bound] = schema[bound]
+    return out
+
+
+def extract(spec: dict) -> dict:
+    found: dict[str, dict] = {}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or op.get("operationId") not in OPERATIONS:
+                continue
+            limits = op["x-klaviyo-ratelimit"]
+            found[op["operationId"]] = {
+                "method": method.upper(),
+                "path": path,
+                "scopes": op.get("x-klaviyo-scopes", []),
+                "rate_limits": {name: _rate(value) for name, value in sorted(limits.items())},
+                "query": {p["name"]: _query_param(p) for p in op.get("parameters", []) if p["in"] == "query"},
+                "filters": op.get("x-klaviyo-filters", {}),
+                "success_status": int(next(code for code in op["responses"] if code.startswith("2"))),
+            }
+    missing = set(OPERATIONS) - set(found)
+    if missing:
+        raise SystemExit(f"operations missing from the spec: {sorted(missing)}")
+    return {
+        "revision": spec["info"]["version"],
+        "operations": {name: found[name] for name in OPERATIONS},
+    }
+
+
+def render(spec_dir: Path) -> str:
+    spec = json.loads((spec_dir / "stable.json").read_text(encoding="utf-8"))
+    return json.dumps(extract(spec), indent=1, sort_keys=False) + "\n"
+
+
+if __name__ == "__main__":
+    default = Path(__file__).resolve().parent.parent.parent / "shared" / "klaviyo-openapi"
+    spec_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else default
+    OUT.write_text(render(spec_dir), encoding="utf-8")
+    print(f"wrote {OUT}")

@@ -1,0 +1,66 @@
+"""Suite-wide guards: the canary API key is set for every test and must never leak.
+
+After each test we look for the key in everything the test produced: captured stdout/stderr, every
+log record (at DEBUG), the failure text of any exception, and every file under the test's tmp_path.
+Click output goes through the `cli` fixture (tests/support/cli.py), which checks it too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.canary import CANARY_KEY, files_with_canary, find_canary
+
+pytest_plugins = ["tests.support.fixtures"]
+
+
+class _RecordAll(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is not our concern here
+            text = str(record.msg)
+        if find_canary(text) or find_canary(str(record.args)):
+            self.leaks.append(text)
+
+
+@pytest.fixture(autouse=True)
+def _canary_guard(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    monkeypatch.setenv("KLAVIYO_API_KEY", CANARY_KEY)
+    handler = _RecordAll()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    assert not handler.leaks, f"API key leaked into a log record: {handler.leaks[0][:200]}"
+    if "tmp_path" in request.fixturenames:
+        tmp = request.getfixturevalue("tmp_path")
+        leaked = files_with_canary(tmp)
+        assert not leaked, f"API key written to files: {leaked}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    texts = [report.capstdout, report.capstderr, report.caplog]
+    if call.excinfo is not None:
+        texts.append(str(call.excinfo.value))
+        texts.append(repr(call.excinfo.value))
+    if any(find_canary(t) for t in texts):
+        report.outcome = "failed"
+        report.longrepr = f"the API key {CANARY_KEY[:6]}... leaked into the test's output or exception text"
+    return report

@@ -1,0 +1,1 @@
+"""Shared pytest fixtures (the emulator in process and on loopback, conformance checking)."""
