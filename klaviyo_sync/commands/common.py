@@ -1,0 +1,134 @@
+"""Options and helpers shared by the commands that talk to an account (plan, apply, export).
+
+Connection settings come from options and the environment: `--base-url` / `KLAVIYO_BASE_URL`, the key from
+`KLAVIYO_API_KEY` or `--api-key-file` (never from the command line, where `ps` would show it), or
+`--emulator` to run against a local emulator started for the occasion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from klaviyo_sync.errors import ConfigError
+
+DEFAULT_BASE_URL = "https://a.klaviyo.com"
+# The key the embedded emulator's account answers to; it is not a secret.
+EMULATOR_API_KEY = "pk_local_emulator"
+DEFAULT_EMULATOR_STATE = Path(".klaviyo-sync") / "emulator-state.json"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where to send requests and with which key. `repr` never shows the key."""
+
+    base_url: str
+    api_key: str
+
+    def __repr__(self) -> str:
+        return f"Connection(base_url={self.base_url!r}, api_key=<redacted>)"
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    base_url: str | None
+    api_key_file: Path | None
+    emulator: bool
+    emulator_state: Path
+    verbose: int
+
+
+def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the connection options to a command; it receives them as `connection: ConnectionOptions`."""
+    options = [
+        click.option(
+            "--base-url",
+            envvar="KLAVIYO_BASE_URL",
+            metavar="URL",
+            help=f"API base URL (env KLAVIYO_BASE_URL). Default {DEFAULT_BASE_URL}.",
+        ),
+        click.option(
+            "--api-key-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Read the private API key from this file instead of KLAVIYO_API_KEY.",
+        ),
+        click.option(
+            "--emulator",
+            is_flag=True,
+            help="Run against a local Klaviyo emulator started for this command (no real account is touched).",
+        ),
+        click.option(
+            "--emulator-state",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=DEFAULT_EMULATOR_STATE,
+            show_default=True,
+            help="With --emulator: file where the emulated account is kept between runs.",
+        ),
+        click.option("-v", "--verbose", count=True, help="Log each request (key redacted); -vv for more."),
+    ]
+
+    def wrapper(**kwargs: Any) -> Any:
+        kwargs["connection"] = ConnectionOptions(
+            base_url=kwargs.pop("base_url"),
+            api_key_file=kwargs.pop("api_key_file"),
+            emulator=kwargs.pop("emulator"),
+            emulator_state=kwargs.pop("emulator_state"),
+            verbose=kwargs.pop("verbose"),
+        )
+        return func(**kwargs)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper
+
+
+def read_api_key(options: ConnectionOptions) -> str:
+    if options.api_key_file is not None:
+        try:
+            key = options.api_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read the API key file {options.api_key_file}: {exc.strerror}",
+                hint="check the path given to --api-key-file",
+            ) from None
+        if not key:
+            raise ConfigError(f"the API key file {options.api_key_file} is empty", hint="write the private key into it")
+        return key
+    key = os.environ.get("KLAVIYO_API_KEY", "").strip()
+    if not key:
+        raise ConfigError(
+            "no API key: set KLAVIYO_API_KEY or pass --api-key-file",
+            hint="create a private key in Klaviyo (Settings > API keys), or use --emulator for a local dry run",
+        )
+    return key
+
+
+def configure_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("klaviyo_sync").setLevel(level)
+
+
+@contextlib.contextmanager
+def open_connection(options: ConnectionOptions) -> Iterator[Connection]:
+    """Resolve the connection; with --emulator, run the emulator on a free loopback port until exit."""
+    configure_logging(options.verbose)
+    if not options.emulator:
+        yield Connection(base_url=options.base_url or DEFAULT_BASE_URL, api_key=read_api_key(options))
+        return
+    if options.base_url:
+        raise ConfigError("--emulator and --base-url cannot be used together", hint="drop one of them")
+    from klaviyo_sync.emulator.server import serve_in_background
+
+    options.emulator_state.parent.mkdir(parents=True, exist_ok=True)
+    with serve_in_background(state_file=options.emulator_state) as base_url:
+        yield Connection(base_url=base_url, api_key=EMULATOR_API_KEY)
