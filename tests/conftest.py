@@ -36,6 +36,8 @@ def _canary_guard(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
     monkeypatch.setenv("KLAVIYO_API_KEY", CANARY_KEY)
+    # Fetched now: at teardown the tmp_path fixture may already be gone.
+    tmp = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
     handler = _RecordAll()
     root = logging.getLogger()
     old_level = root.level
@@ -46,9 +48,13 @@ def _canary_guard(
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
+        # Commands run in-process configure the package logger; the next test starts from a clean one.
+        package_logger = logging.getLogger("klaviyo_sync")
+        package_logger.setLevel(logging.NOTSET)
+        for installed in list(package_logger.handlers):
+            package_logger.removeHandler(installed)
     assert not handler.leaks, f"API key leaked into a log record: {handler.leaks[0][:200]}"
-    if "tmp_path" in request.fixturenames:
-        tmp = request.getfixturevalue("tmp_path")
+    if tmp is not None:
         leaked = files_with_canary(tmp)
         assert not leaked, f"API key written to files: {leaked}"
 

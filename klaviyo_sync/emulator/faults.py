@@ -1,0 +1,140 @@
+"""Seeded, reproducible fault injection, configurable per operation.
+
+A fault spec is a `;`-separated list of rules, each `OPERATIONS:KIND[=ARG][TRIGGER]`:
+
+    OPERATIONS  an operation id or a glob of them: `create_tag`, `get_*`, `*`
+    KIND        latency=MS        add MS milliseconds before the response
+                error=STATUS      a JSON:API 5xx error (500 by default); nothing is changed
+                html=STATUS       a 5xx with an HTML body, as a CDN sends (503 by default); nothing is changed
+                storm=N           this request and the next N-1 to the same operation get 429 (`Retry-After: 0`)
+                drop              the change is committed, then the connection drops mid-response
+                timeout=SECONDS   the change is committed, then no response for SECONDS (60 by default)
+    TRIGGER     @P   with probability P per request (from the seeded generator)
+                #N   only the N-th matching request (1-based) to each operation
+                (none) every matching request
+
+Example: `create_template:drop@0.3;get_*:latency=50;update_list:error=503#2;*:storm=3@0.05`.
+
+Randomness comes from one generator per (rule, operation) seeded from the emulator's seed, so the same
+sequence of requests to an operation meets the same faults, however requests to other operations interleave.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import re
+from dataclasses import dataclass, field
+
+KINDS = ("latency", "error", "html", "storm", "drop", "timeout")
+DEFAULT_ARGS = {"error": 500.0, "html": 503.0, "storm": 3.0, "timeout": 60.0}
+_RULE = re.compile(
+    r"^(?P<ops>[A-Za-z0-9_*?\-\[\]]+):(?P<kind>[a-z]+)(?:=(?P<arg>\d+(?:\.\d+)?))?(?:@(?P<p>0?\.\d+|1(?:\.0+)?|0)|#(?P<nth>\d+))?$"
+)
+
+
+class FaultSpecError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    operations: str
+    kind: str
+    arg: float | None = None
+    probability: float | None = None
+    nth: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise FaultSpecError(f"unknown fault kind '{self.kind}'; use one of {', '.join(KINDS)}")
+        if self.kind in ("error", "html") and self.arg is not None and not 500 <= self.arg <= 599:
+            raise FaultSpecError(f"{self.kind}={self.arg:g}: the status must be a 5xx")
+
+
+def parse_fault_spec(text: str) -> list[FaultRule]:
+    rules = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        match = _RULE.match(part)
+        if match is None:
+            raise FaultSpecError(
+                f"cannot read the fault rule '{part}'; write OPERATIONS:KIND[=ARG][@PROBABILITY|#NTH], e.g. create_tag:drop@0.2"
+            )
+        rules.append(
+            FaultRule(
+                operations=match["ops"],
+                kind=match["kind"],
+                arg=float(match["arg"]) if match["arg"] else None,
+                probability=float(match["p"]) if match["p"] else None,
+                nth=int(match["nth"]) if match["nth"] else None,
+            )
+        )
+    return rules
+
+
+@dataclass
+class FaultDecision:
+    latency_s: float = 0.0
+    error_status: int | None = None
+    html: bool = False
+    throttle: bool = False
+    drop: bool = False
+    timeout_s: float | None = None
+
+    @property
+    def after_commit_kind(self) -> str | None:
+        """The fault shaping the answer to a processed request, if any."""
+        if self.drop:
+            return "drop"
+        if self.timeout_s is not None:
+            return "timeout"
+        return "latency" if self.latency_s else None
+
+
+@dataclass
+class FaultInjector:
+    rules: list[FaultRule]
+    seed: int = 0
+    _calls: dict[tuple[int, str], int] = field(default_factory=dict)
+    _rngs: dict[tuple[int, str], random.Random] = field(default_factory=dict)
+    _storms: dict[str, int] = field(default_factory=dict)
+    injected: list[tuple[str, str]] = field(default_factory=list)  # (operation, kind), in order
+
+    def decide(self, operation_id: str) -> FaultDecision:
+        """Called once per API request (under the emulator's lock)."""
+        decision = FaultDecision()
+        if self._storms.get(operation_id, 0) > 0:
+            self._storms[operation_id] -= 1
+            decision.throttle = True
+        for index, rule in enumerate(self.rules):
+            if not fnmatch.fnmatchcase(operation_id, rule.operations) or not self._fires(index, rule, operation_id):
+                continue
+            self.injected.append((operation_id, rule.kind))
+            arg = rule.arg if rule.arg is not None else DEFAULT_ARGS.get(rule.kind)
+            if rule.kind == "latency":
+                decision.latency_s += (arg or 0.0) / 1000
+            elif rule.kind in ("error", "html"):
+                decision.error_status = int(arg or 500)
+                decision.html = rule.kind == "html"
+            elif rule.kind == "storm" and not decision.throttle:
+                decision.throttle = True
+                self._storms[operation_id] = max(0, int(arg or 1) - 1)
+            elif rule.kind == "drop":
+                decision.drop = True
+            elif rule.kind == "timeout":
+                decision.timeout_s = arg
+        return decision
+
+    def _fires(self, index: int, rule: FaultRule, operation_id: str) -> bool:
+        key = (index, operation_id)
+        self._calls[key] = self._calls.get(key, 0) + 1
+        if rule.nth is not None:
+            return self._calls[key] == rule.nth
+        if rule.probability is not None:
+            rng = self._rngs.get(key)
+            if rng is None:
+                rng = self._rngs[key] = random.Random(f"{self.seed}:{index}:{operation_id}")
+            return rng.random() < rule.probability
+        return True

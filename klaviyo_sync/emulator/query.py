@@ -1,0 +1,371 @@
+"""Query parameters as Klaviyo reads them, driven by each operation's facts in `klaviyo_sync.api_spec`.
+
+- every parameter must be one the operation declares (else 400 with `source.parameter`), given once;
+- array parameters (`fields[...]`, `include`, `additional-fields[...]`) are one comma-joined value, checked against the enum;
+- `page[size]` within the spec's bounds; `sort` within its enum;
+- `filter` parsed by a real grammar (quoted strings with escapes, arrays, unquoted datetimes, booleans, numbers,
+  `and(...)` and comma-AND) and checked against the operation's `x-klaviyo-filters`;
+- `page[cursor]` is an opaque keyset cursor (sort key + id), so paging stays exact while objects come and go.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from klaviyo_sync.api_spec import Operation
+from klaviyo_sync.emulator.errors import invalid
+
+# Klaviyo accepts a scalar equals on list names too, although the spec lists only the list-valued form.
+EXTRA_FILTER_OPERATORS: dict[tuple[str, str], dict[str, list[str]]] = {("get_lists", "name"): {"single": ["equals"]}}
+
+
+@dataclass(frozen=True)
+class Condition:
+    operator: str
+    field: str
+    value: Any  # a scalar, a list of scalars, or None for `has`
+
+
+@dataclass
+class Query:
+    """The checked query of one request."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)  # type -> attribute paths
+    additional_fields: dict[str, list[str]] = field(default_factory=dict)
+    include: list[str] = field(default_factory=list)
+    filters: list[Condition] = field(default_factory=list)
+    sort: str | None = None
+    page_size: int | None = None
+    cursor: dict[str, Any] | None = None
+    raw: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parse_query(operation: Operation, pairs: list[tuple[str, str]]) -> Query:
+    query = Query(raw=pairs)
+    seen: set[str] = set()
+    for name, value in pairs:
+        spec = operation.query.get(name)
+        if spec is None:
+            allowed = ", ".join(sorted(operation.query)) or "none"
+            raise invalid(f"'{name}' is not a valid query parameter for this endpoint (allowed: {allowed}).", parameter=name)
+        if name in seen:
+            raise invalid(f"'{name}' may be given only once; join several values with commas.", parameter=name)
+        seen.add(name)
+        if spec["type"] == "array":
+            values = _array_values(name, value, spec)
+            if name == "include":
+                query.include = values
+            elif name.startswith("fields["):
+                query.fields[name[len("fields[") : -1]] = values
+            else:
+                query.additional_fields[name[len("additional-fields[") : -1]] = values
+        elif name == "page[size]":
+            query.page_size = _page_size(value, spec)
+        elif name == "sort":
+            if value not in spec["enum"]:
+                raise invalid(f"'{value}' is not a valid sort; use one of {', '.join(spec['enum'])}.", parameter="sort")
+            query.sort = value
+        elif name == "filter":
+            query.filters = parse_filter(operation, value)
+        elif name == "page[cursor]":
+            query.cursor = decode_cursor(value)
+    if query.page_size is None and "page[size]" in operation.query:
+        query.page_size = int(operation.query["page[size]"]["default"])
+    return query
+
+
+def _array_values(name: str, value: str, spec: dict[str, Any]) -> list[str]:
+    values = value.split(",")
+    for item in values:
+        if item not in spec.get("enum", [item]):
+            if name == "include":
+                raise invalid(f"'{item}' is not an allowed include parameter for this resource.", parameter=name)
+            raise invalid(f"'{item}' is not a valid value for {name}; use {', '.join(spec['enum'])}.", parameter=name)
+    return values
+
+
+def _page_size(value: str, spec: dict[str, Any]) -> int:
+    low, high = int(spec.get("minimum", 1)), int(spec["maximum"])
+    try:
+        size = int(value)
+    except ValueError:
+        raise invalid(f"page[size] must be an integer from {low} to {high}, not '{value}'.", parameter="page[size]") from None
+    if not low <= size <= high:
+        raise invalid(f"page[size] must be between {low} and {high}, got {size}.", parameter="page[size]")
+    return size
+
+
+# -- filter grammar ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<datetime>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+\- ]\d{2}:?\d{2})?)?)
+    | (?P<number>-?\d+(?:\.\d+)?)
+    | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+    | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
+    | (?P<punct>[(),\[\]])
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str
+    text: str
+    position: int
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise invalid(
+                f"Invalid filter: unexpected character at position {position}: {text[position : position + 10]!r}.",
+                parameter="filter",
+            )
+        kind = match.lastgroup or "punct"
+        tokens.append(_Token(kind, match.group(kind), match.start(kind)))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.index = 0
+
+    def fail(self, message: str) -> Exception:
+        return invalid(f"Invalid filter '{self.text}': {message}.", parameter="filter")
+
+    def peek(self) -> _Token | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def take(self, kind: str, text: str | None = None) -> _Token:
+        token = self.peek()
+        if token is None or token.kind != kind or (text is not None and token.text != text):
+            found = "the end" if token is None else repr(token.text)
+            raise self.fail(f"expected {text or kind} but found {found}")
+        self.index += 1
+        return token
+
+    def conditions(self) -> list[Condition]:
+        result = self.call()
+        while (token := self.peek()) is not None and token.text == ",":
+            self.index += 1
+            result += self.call()
+        return result
+
+    def call(self) -> list[Condition]:
+        operator = self.take("word").text
+        self.take("punct", "(")
+        if operator == "and":
+            inner = self.conditions()
+            self.take("punct", ")")
+            return inner
+        if operator in ("or", "not"):
+            raise self.fail(f"'{operator}' is not supported; only and() and comma-separated conditions are")
+        field_name = self.take("word").text
+        value: Any = None
+        if operator != "has":
+            self.take("punct", ",")
+            value = self.value()
+        self.take("punct", ")")
+        return [Condition(operator, field_name, value)]
+
+    def value(self) -> Any:
+        token = self.peek()
+        if token is None:
+            raise self.fail("a value is missing")
+        if token.text == "[":
+            self.index += 1
+            items = [self.scalar()]
+            while (nxt := self.peek()) is not None and nxt.text == ",":
+                self.index += 1
+                items.append(self.scalar())
+            self.take("punct", "]")
+            return items
+        return self.scalar()
+
+    def scalar(self) -> Any:
+        token = self.peek()
+        if token is None:
+            raise self.fail("a value is missing")
+        self.index += 1
+        if token.kind == "string":
+            return re.sub(r"\\(.)", r"\1", token.text[1:-1])
+        if token.kind == "datetime":
+            return _parse_datetime(token.text) or token.text
+        if token.kind == "number":
+            return float(token.text) if "." in token.text else int(token.text)
+        if token.kind == "word" and token.text in ("true", "false"):
+            return token.text == "true"
+        if token.kind == "word" and token.text == "null":
+            return None
+        raise self.fail(f"unexpected {token.text!r}; quote strings")
+
+
+def _parse_datetime(text: str) -> datetime | None:
+    cleaned = text.replace(" ", "T", 1) if re.match(r"\d{4}-\d{2}-\d{2} \d", text) else text
+    # A '+' in an offset arrives as a space when the client did not percent-encode it.
+    cleaned = re.sub(r" (\d{2}:?\d{2})$", r"+\1", cleaned).replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(cleaned)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_filter(operation: Operation, text: str) -> list[Condition]:
+    parser = _Parser(text)
+    if not parser.tokens:
+        raise invalid("Invalid filter: it is empty.", parameter="filter")
+    conditions = parser.conditions()
+    if parser.peek() is not None:
+        raise parser.fail(f"unexpected {parser.peek().text!r} after the last condition")  # type: ignore[union-attr]
+    return [_checked(operation, condition) for condition in conditions]
+
+
+def _checked(operation: Operation, condition: Condition) -> Condition:
+    allowed = operation.filters.get(condition.field)
+    if allowed is None:
+        fields = ", ".join(sorted(operation.filters)) or "none"
+        raise invalid(f"'{condition.field}' is not a filterable field for this endpoint (allowed: {fields}).", parameter="filter")
+    operators = {kind: list(ops) for kind, ops in allowed["operators"].items()}
+    for kind, extra in EXTRA_FILTER_OPERATORS.get((operation.operation_id, condition.field), {}).items():
+        operators.setdefault(kind, []).extend(extra)
+    shape = "list" if isinstance(condition.value, list) else "single"
+    if condition.operator not in operators.get(shape, []):
+        forms = "; ".join(f"{kind}: {', '.join(ops)}" for kind, ops in operators.items())
+        raise invalid(
+            f"'{condition.operator}' with a {'list' if shape == 'list' else 'single'} value is not allowed on "
+            f"'{condition.field}' (allowed operators, by value kind: {forms}).",
+            parameter="filter",
+        )
+    values = condition.value if isinstance(condition.value, list) else [condition.value]
+    wanted = allowed["value"].get("format") or allowed["value"].get("type")
+    for value in values:
+        if wanted == "date-time":
+            parsed = value if isinstance(value, datetime) else _parse_datetime(value) if isinstance(value, str) else None
+            if parsed is None:
+                raise invalid(f"'{condition.field}' takes an RFC 3339 datetime, e.g. 2024-01-01T00:00:00Z.", parameter="filter")
+        elif wanted == "boolean" and not isinstance(value, bool):
+            raise invalid(f"'{condition.field}' takes true or false.", parameter="filter")
+        elif wanted == "string" and not isinstance(value, str):
+            raise invalid(f"'{condition.field}' takes a quoted string.", parameter="filter")
+    if wanted == "date-time":
+        converted = [v if isinstance(v, datetime) else _parse_datetime(v) for v in values]
+        return Condition(condition.operator, condition.field, converted if isinstance(condition.value, list) else converted[0])
+    return condition
+
+
+def matches(record_value: Any, condition: Condition) -> bool:
+    """Case-sensitive comparison, list-valued equals/any as set membership."""
+    value, op = condition.value, condition.operator
+    if isinstance(record_value, str) and isinstance(value, datetime | list) and _is_datetime_condition(condition):
+        record_value = _parse_datetime(record_value)
+    if op == "has":
+        return record_value is not None
+    if isinstance(value, list):
+        return record_value in value
+    if record_value is None:
+        return False
+    tests: dict[str, Callable[[], bool]] = {
+        "equals": lambda: record_value == value,
+        "contains": lambda: isinstance(record_value, str) and value in record_value,
+        "starts-with": lambda: isinstance(record_value, str) and record_value.startswith(value),
+        "ends-with": lambda: isinstance(record_value, str) and record_value.endswith(value),
+        "greater-than": lambda: record_value > value,
+        "greater-or-equal": lambda: record_value >= value,
+        "less-than": lambda: record_value < value,
+        "less-or-equal": lambda: record_value <= value,
+    }
+    return tests[op]() if op in tests else False
+
+
+def _is_datetime_condition(condition: Condition) -> bool:
+    values = condition.value if isinstance(condition.value, list) else [condition.value]
+    return any(isinstance(v, datetime) for v in values)
+
+
+# -- cursors -------------------------------------------------------------------------------------
+
+
+def encode_cursor(sort: str, key: list[Any], direction: str) -> str:
+    payload = json.dumps({"s": sort, "k": key, "d": direction}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8"))
+        if not (isinstance(data, dict) and isinstance(data.get("k"), list) and data.get("d") in ("next", "prev")):
+            raise ValueError
+        return data
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid(
+            "page[cursor] is not a cursor this endpoint issued; follow links.next as given.", parameter="page[cursor]"
+        ) from None
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def paginate(records: list[dict[str, Any]], query: Query) -> Page:
+    """Keyset paging over `records` (already filtered) in the requested order."""
+    sort = query.sort or "seq"
+    descending = sort.startswith("-")
+    field_name = sort.lstrip("-")
+
+    def key(record: dict[str, Any]) -> list[Any]:
+        return [record.get(field_name) if field_name != "seq" else record["seq"], record["id"]]
+
+    ordered = sorted(records, key=lambda r: (_sortable(key(r)[0]), key(r)[1]), reverse=descending)
+    size = query.page_size or len(ordered) or 1
+    cursor = query.cursor
+    if cursor is not None and cursor.get("s") != sort:
+        raise invalid("page[cursor] belongs to a different sort order; follow links.next as given.", parameter="page[cursor]")
+
+    def after(record: dict[str, Any], mark: list[Any]) -> bool:
+        mine = (_sortable(key(record)[0]), key(record)[1])
+        theirs = (_sortable(mark[0]), mark[1])
+        return mine < theirs if descending else mine > theirs
+
+    if cursor is None:
+        start = 0
+    elif cursor["d"] == "next":
+        start = next((i for i, r in enumerate(ordered) if after(r, cursor["k"])), len(ordered))
+    else:
+        before = [i for i, r in enumerate(ordered) if not after(r, cursor["k"]) and key(r) != cursor["k"]]
+        end = before[-1] + 1 if before else 0
+        start = max(0, end - size)
+        return _page(ordered, start, min(end, start + size), sort, key)
+    return _page(ordered, start, start + size, sort, key)
+
+
+def _page(ordered: list[dict[str, Any]], start: int, end: int, sort: str, key: Callable[[dict[str, Any]], list[Any]]) -> Page:
+    items = ordered[start:end]
+    next_cursor = encode_cursor(sort, key(items[-1]), "next") if items and end < len(ordered) else None
+    prev_cursor = encode_cursor(sort, key(items[0]), "prev") if items and start > 0 else None
+    return Page(items, next_cursor, prev_cursor)
+
+
+def _sortable(value: Any) -> tuple[int, Any]:
+    """Nulls first, then values of one type; keeps mixed `None`/str comparisons from failing."""
+    return (0, "") if value is None else (1, value)
