@@ -245,6 +245,9 @@ class Plan:
     manifest_hashes: dict[str, str] = field(default_factory=dict)  # project-relative file -> sha256
     fingerprint: dict[str, str] = field(default_factory=dict)  # "kind:id" -> version of every live object read
     warnings: list[str] = field(default_factory=list)
+    # Address of a declared object -> id of the live object it keeps using, so apply can fill in the ids of
+    # unchanged lists and tags in links and of clone sources without reading the account again.
+    live_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:

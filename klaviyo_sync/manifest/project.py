@@ -1,0 +1,195 @@
+"""`load_project`: a project directory -> the desired State, with every problem found reported at once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from klaviyo_sync.errors import ManifestError, Problem
+from klaviyo_sync.manifest.checks import check_all
+from klaviyo_sync.manifest.declarations import Declared, declare
+from klaviyo_sync.manifest.includes import expand_includes
+from klaviyo_sync.manifest.paths import relative
+from klaviyo_sync.manifest.schema import schema_problems
+from klaviyo_sync.manifest.templates import check_html, check_text, load_definition, read_referenced
+from klaviyo_sync.manifest.variables import resolve_values, substitute
+from klaviyo_sync.manifest.yamlfile import MAX_FILE_BYTES, YamlDocument, decode_utf8, parse_yaml
+from klaviyo_sync.resources import Kind, State
+
+ROOT_FILE_NAMES = ("klaviyo.yaml", "klaviyo.yml")
+PRUNABLE = {"templates": Kind.TEMPLATE, "lists": Kind.LIST, "tag_groups": Kind.TAG_GROUP}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Plan safety: refuse to update or delete more than these fractions of a kind once it has `min_existing` objects."""
+
+    update_fraction: float = 0.30
+    delete_fraction: float = 0.30
+    min_existing: int = 10
+
+
+@dataclass
+class Project:
+    root: Path
+    state: State
+    prune: dict[Kind, bool]
+    ignore: dict[Kind, tuple[str, ...]]
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    file_hashes: dict[str, str] = field(default_factory=dict)  # project-relative posix path -> sha256
+    manifest_files: tuple[str, ...] = ()  # project-relative, root file first
+
+
+def find_root_file(path: Path) -> Path:
+    """The root manifest: `path` itself if it is a file, else klaviyo.yaml (or .yml) inside it."""
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for name in ROOT_FILE_NAMES:
+            if (path / name).is_file():
+                return path / name
+        problem = Problem(str(path), 1, 1, f"no klaviyo.yaml in {path}", "run in the project directory or pass its path")
+    else:
+        problem = Problem(str(path), 1, 1, f"{path} does not exist", "pass the project directory or its klaviyo.yaml")
+    raise ManifestError("no project found", [problem])
+
+
+def load_project(path: Path, variables: Mapping[str, str] | None = None, *, environ: Mapping[str, str] | None = None) -> Project:
+    """Load and check every manifest and referenced file under the project; raise ManifestError with all problems."""
+    root_file = find_root_file(Path(path))
+    reader = _ProjectReader(root_file.parent.resolve(), dict(os.environ if environ is None else environ), dict(variables or {}))
+    return reader.load(root_file.resolve())
+
+
+class _ProjectReader:
+    def __init__(self, root: Path, environ: dict[str, str], cli_vars: dict[str, str]) -> None:
+        self.root = root
+        self.environ = environ
+        self.cli_vars = cli_vars
+        self.problems: list[Problem] = []
+        self.file_hashes: dict[str, str] = {}
+
+    def fail(self) -> ManifestError:
+        problems = sorted(set(self.problems), key=lambda p: (p.file, p.line, p.column, p.message))
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        return ManifestError(f"the manifests have {count}", problems)
+
+    def read_manifest(self, path: Path) -> YamlDocument | None:
+        rel = relative(self.root, path)
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                self.problems.append(
+                    Problem(
+                        rel,
+                        1,
+                        1,
+                        f"the file is {size:,} bytes; manifests are limited to {MAX_FILE_BYTES:,}",
+                        "split it with include:",
+                    )
+                )
+                return None
+            raw = path.read_bytes()
+        except OSError as exc:
+            self.problems.append(Problem(rel, 1, 1, f"cannot read the file: {exc.strerror}", "check its permissions"))
+            return None
+        self.file_hashes[rel] = hashlib.sha256(raw).hexdigest()
+        text, problems = decode_utf8(raw, rel)
+        self.problems += problems
+        if text is None:
+            return None
+        doc, problems = parse_yaml(text, rel)
+        self.problems += problems
+        return doc
+
+    def load(self, root_file: Path) -> Project:
+        root_doc = self.read_manifest(root_file)
+        if root_doc is None:
+            raise self.fail()
+        root_data = root_doc.data if isinstance(root_doc.data, dict) else {}
+        defaults = root_data.get("vars") if isinstance(root_data.get("vars"), dict) else {}
+        values = resolve_values(
+            self.cli_vars, self.environ, {k: v for k, v in defaults.items() if isinstance(v, str | int | float)}
+        )
+        self.problems += substitute(root_doc, values, skip=("vars",))
+        self.problems += schema_problems(root_doc, is_root=True)
+        docs = [root_doc]
+        included, problems = expand_includes(self.root, root_file, root_doc)
+        self.problems += problems
+        for path in included:
+            doc = self.read_manifest(path)
+            if doc is None:
+                continue
+            self.problems += substitute(doc, values)
+            self.problems += schema_problems(doc, is_root=False)
+            docs.append(doc)
+        declared = [item for doc in docs for item in declare(doc)]
+        for item in declared:
+            if item.resource.kind is Kind.TEMPLATE:
+                self.attach_template_files(item)
+        ignore = _ignore(root_data)
+        self.problems += check_all(declared, ignore)
+        if self.problems:
+            raise self.fail()
+        state = State(item.resource for item in declared)
+        return Project(
+            root=self.root,
+            state=state,
+            prune={kind: root_data.get("prune", {}).get(key) is True for key, kind in PRUNABLE.items()}
+            if isinstance(root_data.get("prune"), dict)
+            else dict.fromkeys(PRUNABLE.values(), False),
+            ignore=ignore,
+            thresholds=_thresholds(root_data),
+            file_hashes=dict(sorted(self.file_hashes.items())),
+            manifest_files=tuple(doc.file for doc in docs),
+        )
+
+    def attach_template_files(self, item: Declared) -> None:
+        """Read the template's html/text/definition files into its attrs, checking each."""
+        attrs: dict[str, Any] = dict(item.resource.attrs)
+        for field_name, reference in item.files.items():
+            file, problems = read_referenced(self.root, item.doc, (*item.path, field_name), reference, f"{field_name} file")
+            self.problems += problems
+            if file is None:
+                continue
+            self.file_hashes[file.rel] = hashlib.sha256(file.raw).hexdigest()
+            if field_name == "html":
+                self.problems += check_html(file)
+                attrs["html"] = file.text
+            elif field_name == "text":
+                self.problems += check_text(file)
+                attrs["text"] = file.text
+            else:
+                definition, problems = load_definition(file)
+                self.problems += problems
+                if definition is not None:
+                    attrs["definition"] = definition
+        item.resource = item.resource.with_(attrs=attrs)
+
+
+def _ignore(root_data: dict[str, Any]) -> dict[Kind, tuple[str, ...]]:
+    section = root_data.get("ignore") if isinstance(root_data.get("ignore"), dict) else {}
+    result: dict[Kind, tuple[str, ...]] = {}
+    for key, kind in PRUNABLE.items():
+        value = section.get(key)
+        if isinstance(value, str):
+            result[kind] = (value,)
+        elif isinstance(value, list):
+            result[kind] = tuple(item for item in value if isinstance(item, str))
+        else:
+            result[kind] = ()
+    return result
+
+
+def _thresholds(root_data: dict[str, Any]) -> Thresholds:
+    section = root_data.get("safety") if isinstance(root_data.get("safety"), dict) else {}
+    defaults = Thresholds()
+    return Thresholds(
+        update_fraction=float(section.get("max_update_fraction", defaults.update_fraction)),
+        delete_fraction=float(section.get("max_delete_fraction", defaults.delete_fraction)),
+        min_existing=int(section.get("min_existing", defaults.min_existing)),
+    )

@@ -1,0 +1,267 @@
+"""Validation against `schemas/klaviyo.schema.json` (the single source of truth), with located, readable problems."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from importlib.resources import files
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from klaviyo_sync.errors import Problem
+from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath
+
+# `version` may also appear in included files (so each file states its format); these may not.
+ROOT_ONLY_KEYS = ("include", "vars", "prune", "ignore", "safety")
+
+_TYPE_WORDS = {
+    "string": "text",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a mapping",
+    "integer": "a whole number",
+    "number": "a number",
+    "null": "empty",
+}
+
+_KIND_WORDS = {"tag_groups": "tag group", "lists": "list", "templates": "template"}
+
+_MISSING_HINTS = {
+    "name": "add `name:`; it is the object's identity",
+    "html": "add `html: <file>.html` (relative to this manifest), or `clone_from:` to copy another template",
+    "definition": "drag-and-drop (SYSTEM_DRAGGABLE) templates need `definition: <file>.json` with the editor's definition",
+}
+
+_NOT_ALLOWED_HINTS = {
+    "html": "SYSTEM_DRAGGABLE templates take their content from `definition:`; remove `html:` or use editor_type CODE",
+    "definition": "`definition:` is only for editor_type SYSTEM_DRAGGABLE; CODE and USER_DRAGGABLE templates use `html:`",
+}
+
+
+@functools.cache
+def manifest_schema() -> dict[str, Any]:
+    """The manifest JSON Schema, read from the installed package."""
+    text = files("klaviyo_sync.schemas").joinpath("klaviyo.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(manifest_schema())
+
+
+def schema_problems(doc: YamlDocument, *, is_root: bool) -> list[Problem]:
+    """Every schema violation in one file. Included files may not use the root-only keys."""
+    problems: list[Problem] = []
+    data = doc.data
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return [doc.problem((), f"a manifest must be a mapping of keys, not {_describe_type(data)}", "start with `version: 1`")]
+    if is_root and "version" not in data:
+        problems.append(doc.problem((), "klaviyo.yaml is missing `version`", "add `version: 1` at the top"))
+    if not is_root:
+        for key in ROOT_ONLY_KEYS:
+            if key in data:
+                problems.append(
+                    doc.problem(
+                        (key,),
+                        f"`{key}` is only allowed in klaviyo.yaml, not in an included file",
+                        f"move `{key}:` to klaviyo.yaml; included files hold tag_groups, lists and templates",
+                        key=True,
+                    )
+                )
+        data = {key: value for key, value in data.items() if key not in ROOT_ONLY_KEYS}
+    for error in _validator().iter_errors(data):
+        problems.extend(_explain(doc, error))
+    return problems
+
+
+def _describe_type(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    return "a number"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 42 else text[:40] + '…"'
+    if isinstance(value, dict | list):
+        return _describe_type(value)
+    return json.dumps(value)
+
+
+def _subject(doc: YamlDocument, path: YamlPath) -> str:
+    """How people name the thing at `path`: `template "Welcome"`, `tags of list "Newsletter"`, `prune`."""
+    if not path:
+        return "the file"
+    if len(path) >= 2 and path[0] in _KIND_WORDS and isinstance(path[1], int):
+        label = _KIND_WORDS[str(path[0])]
+        item = _at(doc.data, path[:2])
+        name = item.get("name") if isinstance(item, dict) else None
+        owner = f'{label} "{name}"' if isinstance(name, str) and name else f"{label} #{path[1] + 1}"
+        rest = path[2:]
+        if not rest:
+            return owner
+        field = next((part for part in reversed(rest) if isinstance(part, str)), None)
+        if isinstance(rest[-1], int):
+            return f"item {rest[-1] + 1} of `{field}` in {owner}" if field else owner
+        return f"`{field}` in {owner}"
+    last = path[-1]
+    if isinstance(last, int):
+        field = next((part for part in reversed(path) if isinstance(part, str)), "list")
+        return f"item {last + 1} of `{field}`"
+    return f"`{'.'.join(str(part) for part in path)}`"
+
+
+def _at(data: Any, path: YamlPath) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _expected(schema: Any) -> str:
+    """A short description of what a schema accepts."""
+    if not isinstance(schema, dict):
+        return "something else"
+    if "$ref" in schema:
+        target = _at(manifest_schema(), tuple(schema["$ref"].removeprefix("#/").split("/")))
+        return _expected(target)
+    if "enum" in schema:
+        return "one of " + ", ".join(str(value) for value in schema["enum"])
+    alternatives = schema.get("oneOf") or schema.get("anyOf")
+    if alternatives:
+        return " or ".join(dict.fromkeys(_expected(option) for option in alternatives))
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        return " or ".join(_TYPE_WORDS[kind] for kind in kinds)
+    if kinds == "array" and isinstance(schema.get("items"), dict):
+        return f"a list of {_expected(schema['items']).removeprefix('a ')}"
+    if kinds:
+        return _TYPE_WORDS[kinds]
+    return "something else"
+
+
+def _explain(doc: YamlDocument, error: ValidationError) -> list[Problem]:
+    path: YamlPath = tuple(error.absolute_path)
+    subject = _subject(doc, path)
+    validator, value, instance = error.validator, error.validator_value, error.instance
+    if validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        problems = []
+        for key in instance:
+            if key in allowed or not allowed:
+                continue
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean `{close[0]}`?" if close else "allowed keys: " + ", ".join(allowed)
+            where = f" in {subject}" if path else ""
+            problems.append(doc.problem((*path, key), f"unknown key `{key}`{where}", hint, key=True))
+        if not allowed:  # a free-form mapping with typed values, e.g. a list's tags by group
+            return []
+        return problems
+    if validator == "required":
+        missing = next((name for name in value if name not in instance), value[0])
+        return [doc.problem(path, f"{subject} is missing `{missing}`", _MISSING_HINTS.get(missing, f"add `{missing}:`"))]
+    if validator is None:  # a `false` schema: the key is forbidden in this context
+        # jsonschema reports these at the parent object, so find the key by its value.
+        parent = _at(doc.data, path)
+        keys = [key for key, item in parent.items() if item == instance] if isinstance(parent, dict) else []
+        key = next((k for k in keys if k in _NOT_ALLOWED_HINTS), keys[0] if keys else "")
+        hint = _NOT_ALLOWED_HINTS.get(key, f"remove `{key}:`")
+        return [doc.problem((*path, key), f"`{key}` is not allowed in {subject}", hint, key=True)]
+    if validator == "type":
+        expected = _expected({"type": value})
+        return [doc.problem(path, f"{subject} must be {expected}, not {_describe_type(instance)}", _type_hint(error))]
+    if validator in ("oneOf", "anyOf"):
+        # When the value has the right shape for one alternative, explain what is wrong inside that one.
+        deeper = [sub for sub in error.context or [] if sub.validator not in ("type", "oneOf", "anyOf", "minLength", "pattern")]
+        if deeper:
+            return [problem for sub in deeper for problem in _explain(doc, sub)]
+        return [
+            doc.problem(path, f"{subject} must be {_expected(error.schema)}, not {_describe_type(instance)}", _type_hint(error))
+        ]
+    if validator == "enum":
+        options = [str(option) for option in value]
+        close = difflib.get_close_matches(str(instance).upper(), [o.upper() for o in options], n=1, cutoff=0.5)
+        hint = f"did you mean `{options[[o.upper() for o in options].index(close[0])]}`?" if close else ""
+        return [
+            doc.problem(
+                path,
+                f"{subject} must be one of {', '.join(options)}, not {_show(instance)}",
+                hint or "use one of the values listed",
+            )
+        ]
+    if validator == "const":
+        return [
+            doc.problem(
+                path,
+                f"{subject} must be {_show(value)}, not {_show(instance)}",
+                "this version of klaviyo-sync reads manifest format version 1",
+            )
+        ]
+    if validator in ("minLength", "pattern"):
+        return [doc.problem(path, f"{subject} must not be empty or blank", "write a name")]
+    if validator == "maxItems":
+        return [
+            doc.problem(
+                path, f"{subject} has {len(instance)} items; at most {value} are allowed", "Klaviyo's limit; split or remove some"
+            )
+        ]
+    if validator == "minItems":
+        return [doc.problem(path, f"{subject} must have at least {value} item", "add an item or remove the key")]
+    if validator == "uniqueItems":
+        seen: set[str] = set()
+        repeated = next(
+            (item for item in instance if json.dumps(item, sort_keys=True) in seen or seen.add(json.dumps(item, sort_keys=True))),
+            None,
+        )
+        return [doc.problem(path, f"{subject} lists {_show(repeated)} more than once", "remove the repetition")]
+    if validator in ("minimum", "maximum"):
+        low, high = error.schema.get("minimum"), error.schema.get("maximum")
+        bounds = (
+            f"between {low} and {high}"
+            if low is not None and high is not None
+            else f"at least {low}"
+            if low is not None
+            else f"at most {high}"
+        )
+        return [
+            doc.problem(
+                path,
+                f"{subject} must be {bounds}, not {_show(instance)}",
+                "fractions are written 0.3 for 30%" if high == 1 else "",
+            )
+        ]
+    if validator == "propertyNames":
+        return [
+            doc.problem(path, f"{subject}: {_show(instance)} is not a valid variable name", "names are letters, digits and _")
+        ]
+    return [doc.problem(path, f"{subject}: {error.message}", "")]
+
+
+def _type_hint(error: ValidationError) -> str:
+    if (
+        isinstance(error.instance, str)
+        and error.instance.lower() in ("yes", "no", "on", "off")
+        and "boolean" in str(error.schema)
+    ):
+        return "write true or false"
+    if isinstance(error.instance, str) and "array" in json.dumps(error.schema):
+        return f"write it as a list: [{error.instance}]"
+    return ""

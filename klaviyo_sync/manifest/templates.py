@@ -1,0 +1,300 @@
+"""Files that templates reference: reading them safely, and checking HTML, Klaviyo template tags and definitions.
+
+The checks aim at mistakes that would reach subscribers (a `{% if %}` never closed, a `<table>` never closed,
+a stray `</div>`), without false alarms on valid email HTML: elements whose end tag HTML makes optional (`<p>`,
+`<td>`, `<tr>`, ...) may stay open, void elements need no end tag, and conditional comments are comments. Where
+Klaviyo tags choose between branches (`{% if %}...{% else %}...{% endif %}`) only the first branch is checked
+as HTML, so markup that opens a tag differently in each branch is not reported.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from klaviyo_sync.errors import Problem
+from klaviyo_sync.manifest.paths import OutsideProject, relative, resolve_inside
+from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath, decode_utf8, parse_yaml
+
+MAX_TEMPLATE_FILE_BYTES = 5 * 1024 * 1024  # Klaviyo's request payload limit
+MAX_PROBLEMS_PER_FILE = 10
+
+VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+    | {"basefont", "bgsound", "frame", "keygen"}
+)
+OPTIONAL_END_ELEMENTS = frozenset(
+    {"p", "li", "dt", "dd", "tr", "td", "th", "tbody", "thead", "tfoot", "option", "optgroup", "colgroup", "caption"}
+    | {"rb", "rt", "rtc", "rp", "html", "head", "body"}
+)
+KNOWN_BLOCK_TAGS = frozenset(
+    {"if", "for", "with", "comment", "verbatim", "catalog", "spaceless", "autoescape", "filter", "block", "ifchanged"}
+)
+BRANCH_TAGS = {"else": ("if", "for"), "elif": ("if",), "empty": ("for",)}
+UNPARSED_BLOCKS = ("comment", "verbatim")
+
+
+@dataclass(frozen=True)
+class ReferencedFile:
+    path: Path
+    rel: str  # project-relative posix path
+    raw: bytes
+    text: str
+
+
+def read_referenced(
+    root: Path, doc: YamlDocument, field_path: YamlPath, reference: str, what: str
+) -> tuple[ReferencedFile | None, list[Problem]]:
+    """Read a file named in a manifest; problems about the reference point at the manifest, about content at the file."""
+    base_dir = (root / doc.file).parent
+    try:
+        path = resolve_inside(root, base_dir, reference)
+    except OutsideProject as exc:
+        return None, [doc.problem(field_path, f"{what} {exc.message}", exc.hint)]
+    rel = relative(root, path)
+    shown = reference if reference == rel else f"{reference}` (project path `{rel}"
+    if not path.exists():
+        return None, [doc.problem(field_path, f"{what} `{shown}` does not exist", _missing_hint(path))]
+    if not path.is_file():
+        return None, [doc.problem(field_path, f"{what} `{reference}` is not a file", "name a file, not a directory")]
+    try:
+        size = path.stat().st_size
+        if size > MAX_TEMPLATE_FILE_BYTES:
+            return None, [
+                doc.problem(
+                    field_path,
+                    f"{what} `{reference}` is {size:,} bytes; the limit is {MAX_TEMPLATE_FILE_BYTES:,}",
+                    "Klaviyo refuses requests over 5 MB; host large images instead of inlining them",
+                )
+            ]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [
+            doc.problem(field_path, f"{what} `{reference}` cannot be read: {exc.strerror}", "check the file's permissions")
+        ]
+    text, problems = decode_utf8(raw, rel)
+    if text is None:
+        return None, problems
+    return ReferencedFile(path, rel, raw, text), []
+
+
+def _missing_hint(path: Path) -> str:
+    siblings = sorted(p.name for p in path.parent.iterdir()) if path.parent.is_dir() else []
+    close = difflib.get_close_matches(path.name, siblings, n=1)
+    if close:
+        return f"did you mean `{close[0]}`? Paths are relative to the manifest that names them"
+    return "check the path; it is relative to the manifest that names it"
+
+
+def check_html(file: ReferencedFile) -> list[Problem]:
+    """Problems in a template's HTML file: empty, unbalanced Klaviyo tags, broken element structure."""
+    if not file.text.strip():
+        return [Problem(file.rel, 1, 1, "the HTML file is empty", "write the template's HTML, or remove the template")]
+    first_branch, problems = check_template_tags(file.text, file.rel)
+    checker = _StructureChecker(file.rel)
+    checker.feed(first_branch)
+    checker.close()
+    return (problems + checker.problems)[:MAX_PROBLEMS_PER_FILE]
+
+
+def check_text(file: ReferencedFile) -> list[Problem]:
+    return check_template_tags(file.text, file.rel)[1][:MAX_PROBLEMS_PER_FILE]
+
+
+_OPENERS = re.compile(r"\{\{|\{%|\{#")
+_CLOSERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+_NAMES = {"{{": "variable", "{%": "tag", "{#": "comment"}
+
+
+@dataclass
+class _Block:
+    name: str
+    line: int
+    column: int
+    in_branch: bool = False  # past {% else %}/{% elif %}/{% empty %}
+
+
+def check_template_tags(text: str, file: str) -> tuple[str, list[Problem]]:
+    """Check `{{ }}`, `{% %}` and `{# #}` balance. Also returns the text with every Klaviyo tag blanked and only
+    the first branch of each conditional kept (line and column positions preserved) for the HTML check."""
+    problems: list[Problem] = []
+    stack: list[_Block] = []
+    end_names = {match.group(1) for match in re.finditer(r"\{%-?\s*end(\w+)", text)}
+    openers = KNOWN_BLOCK_TAGS | end_names
+    pieces: list[str] = []
+    position = 0
+
+    def here(index: int) -> tuple[int, int]:
+        return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+    def copy_until(index: int) -> None:
+        chunk = text[position:index]
+        pieces.append(_blank(chunk) if any(block.in_branch for block in stack) else chunk)
+
+    for match in _OPENERS.finditer(text):
+        start = match.start()
+        if start < position:
+            continue
+        opener = match.group(0)
+        closer = _CLOSERS[opener]
+        end = text.find(closer, start + 2)
+        next_same = text.find(opener, start + 2)
+        line, column = here(start)
+        if end < 0 or (0 <= next_same < end):
+            problems.append(
+                Problem(file, line, column, f"`{opener}` is not closed", f"close the {_NAMES[opener]} with `{closer}`")
+            )
+            continue
+        copy_until(start)
+        end += 2
+        pieces.append(_blank(text[start:end]))
+        position = end
+        if opener != "{%":
+            continue
+        words = text[start + 2 : end - 2].strip("- \t\r\n").split()
+        word = words[0] if words else ""
+        if word.startswith("end") and word[3:] in openers:
+            _close_block(stack, word, line, column, file, problems)
+        elif word in BRANCH_TAGS:
+            if stack and stack[-1].name in BRANCH_TAGS[word]:
+                stack[-1].in_branch = True
+            else:
+                owners = " or ".join(f"{{% {name} %}}" for name in BRANCH_TAGS[word])
+                problems.append(Problem(file, line, column, f"`{{% {word} %}}` outside {owners}", f"move it inside {owners}"))
+        elif word in openers:
+            stack.append(_Block(word, line, column))
+            if word in UNPARSED_BLOCKS:
+                closing = re.compile(r"\{%-?\s*end" + word + r"\s*-?%\}").search(text, position)
+                if closing:
+                    pieces.append(_blank(text[position : closing.start()]))
+                    position = closing.start()
+    copy_until(len(text))
+    for block in stack:
+        problems.append(
+            Problem(file, block.line, block.column, f"`{{% {block.name} %}}` is never closed", f"add `{{% end{block.name} %}}`")
+        )
+    return "".join(pieces), problems
+
+
+def _close_block(stack: list[_Block], word: str, line: int, column: int, file: str, problems: list[Problem]) -> None:
+    name = word[3:]
+    if not any(block.name == name for block in stack):
+        problems.append(
+            Problem(
+                file, line, column, f"`{{% {word} %}}` has no matching `{{% {name} %}}`", f"remove it or add the `{{% {name} %}}`"
+            )
+        )
+        return
+    while stack[-1].name != name:
+        inner = stack.pop()
+        problems.append(
+            Problem(
+                file,
+                inner.line,
+                inner.column,
+                f"`{{% {inner.name} %}}` is not closed before `{{% {word} %}}` on line {line}",
+                f"add `{{% end{inner.name} %}}` before line {line}",
+            )
+        )
+    stack.pop()
+
+
+def _blank(text: str) -> str:
+    return re.sub(r"[^\n]", " ", text)
+
+
+class _StructureChecker(HTMLParser):
+    """Reports end tags without a start tag, and elements left open (where HTML requires an end tag)."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.file = file
+        self.stack: list[tuple[str, int, int]] = []
+        self.problems: list[Problem] = []
+
+    def _report(self, line: int, column: int, message: str, hint: str) -> None:
+        self.problems.append(Problem(self.file, line, column, message, hint))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in VOID_ELEMENTS:
+            line, offset = self.getpos()
+            self.stack.append((tag, line, offset + 1))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        return  # <div/> is read as self-closed; browsers differ, but it is not a structural error worth failing
+
+    def handle_endtag(self, tag: str) -> None:
+        line, offset = self.getpos()
+        if tag in VOID_ELEMENTS:
+            return
+        if not any(open_tag == tag for open_tag, _, _ in self.stack):
+            self._report(
+                line, offset + 1, f"`</{tag}>` has no matching `<{tag}>`", f"remove the `</{tag}>` or add the missing `<{tag}>`"
+            )
+            return
+        while self.stack[-1][0] != tag:
+            inner, inner_line, inner_column = self.stack.pop()
+            if inner not in OPTIONAL_END_ELEMENTS:
+                self._report(
+                    inner_line,
+                    inner_column,
+                    f"`<{inner}>` is not closed before `</{tag}>` on line {line}",
+                    f"add `</{inner}>` before line {line}",
+                )
+        self.stack.pop()
+
+    def close(self) -> None:
+        super().close()
+        for tag, line, column in self.stack:
+            if tag not in OPTIONAL_END_ELEMENTS:
+                self._report(line, column, f"`<{tag}>` is never closed", f"add `</{tag}>`")
+
+
+def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A drag-and-drop definition from a .json or .yaml file: a mapping with `body` and `styles`."""
+    suffix = file.path.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(file.text, object_pairs_hook=_no_duplicate_keys)
+        except json.JSONDecodeError as exc:
+            return None, [Problem(file.rel, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}", "fix the JSON syntax")]
+        except _DuplicateKey as exc:
+            return None, [Problem(file.rel, 1, 1, f"duplicate key `{exc.key}` in JSON", "remove one of them")]
+    elif suffix in (".yaml", ".yml"):
+        doc, problems = parse_yaml(file.text, file.rel)
+        if doc is None or problems:
+            return None, problems
+        data = doc.data
+    else:
+        return None, [Problem(file.rel, 1, 1, "a definition file must end in .json, .yaml or .yml", "rename the file")]
+    if not isinstance(data, dict):
+        return None, [
+            Problem(file.rel, 1, 1, "a definition must be a mapping with `body` and `styles`", "export it from Klaviyo")
+        ]
+    missing = [key for key in ("body", "styles") if key not in data]
+    if missing:
+        names = " and ".join(f"`{key}`" for key in missing)
+        return None, [
+            Problem(file.rel, 1, 1, f"the definition is missing {names}", "a SYSTEM_DRAGGABLE definition has body and styles")
+        ]
+    return data, []
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result

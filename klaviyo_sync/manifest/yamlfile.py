@@ -1,0 +1,277 @@
+"""Safe YAML loading that remembers where every value came from.
+
+PyYAML composes the file into nodes (which carry marks); we build plain Python values from them ourselves so
+that every value and every mapping key keeps its file:line:column, duplicate keys become problems instead of
+silently winning, unknown tags are refused, and alias expansion is bounded (a "billion laughs" file stops
+after `MAX_VALUES` values, long before it could exhaust memory).
+
+Plain scalars follow the YAML 1.2 core schema: only true/false are booleans, so `No`, `on` or `yes` stay text
+(a tag named "No" is not silently turned into False).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from klaviyo_sync.errors import Problem
+
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a manifest is hand-written; anything larger is a mistake or an attack
+MAX_VALUES = 200_000  # values built per file after alias expansion
+MAX_DEPTH = 64
+
+YamlPath = tuple[str | int, ...]
+
+STR = "tag:yaml.org,2002:str"
+NULL = "tag:yaml.org,2002:null"
+BOOL = "tag:yaml.org,2002:bool"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+MAP = "tag:yaml.org,2002:map"
+SEQ = "tag:yaml.org,2002:seq"
+MERGE = "tag:yaml.org,2002:merge"
+
+
+class _CoreSchemaLoader(yaml.SafeLoader):
+    """SafeLoader whose implicit typing is the YAML 1.2 core schema (plus `<<` merge keys)."""
+
+    yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
+
+
+for _tag, _pattern, _first in (
+    (BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (INT, r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+    (MERGE, r"^<<$", "<"),
+):
+    _CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+_CoreSchemaLoader.add_implicit_resolver(NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""])
+
+
+@dataclass
+class YamlDocument:
+    """One parsed file: plain data plus the location of every value (`marks`) and mapping key (`key_marks`)."""
+
+    file: str  # project-relative posix path
+    data: Any
+    marks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[YamlPath, tuple[int, int]] = field(default_factory=dict)
+
+    def locate(self, path: Iterable[str | int], *, key: bool = False) -> tuple[int, int]:
+        """Line and column of the value at `path` (or of its key), falling back to the nearest enclosing value."""
+        current = tuple(path)
+        if key and current in self.key_marks:
+            return self.key_marks[current]
+        while current:
+            if current in self.marks:
+                return self.marks[current]
+            current = current[:-1]
+        return self.marks.get((), (1, 1))
+
+    def problem(self, path: Iterable[str | int], message: str, hint: str = "", *, key: bool = False) -> Problem:
+        line, column = self.locate(path, key=key)
+        return Problem(self.file, line, column, message, hint)
+
+
+class _Refused(Exception):
+    """The file cannot be read safely any further."""
+
+    def __init__(self, node: Node, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.node, self.message, self.hint = node, message, hint
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Builder:
+    def __init__(self, file: str) -> None:
+        self.doc = YamlDocument(file, None)
+        self.problems: list[Problem] = []
+        self.values = 0
+        self.open_nodes: set[int] = set()
+
+    def report(self, node: Node, message: str, hint: str = "") -> None:
+        line, column = _mark(node)
+        self.problems.append(Problem(self.doc.file, line, column, message, hint))
+
+    def build(self, node: Node, path: YamlPath, depth: int) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _Refused(
+                node,
+                f"the file expands to more than {MAX_VALUES:,} values (anchors and aliases multiply them)",
+                "write the values out instead of nesting aliases; manifests are refused above this size",
+            )
+        if depth > MAX_DEPTH:
+            raise _Refused(node, f"values are nested more than {MAX_DEPTH} levels deep", "flatten the structure")
+        self.doc.marks[path] = _mark(node)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        if id(node) in self.open_nodes:
+            raise _Refused(node, "an alias refers to the mapping or list that contains it", "YAML aliases cannot be recursive")
+        self.open_nodes.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                if node.tag != SEQ:
+                    self.report(node, f"unsupported YAML tag {_tag_name(node.tag)}", "remove the tag")
+                return [self.build(item, (*path, index), depth + 1) for index, item in enumerate(node.value)]
+            assert isinstance(node, MappingNode)
+            if node.tag != MAP:
+                self.report(node, f"unsupported YAML tag {_tag_name(node.tag)}", "remove the tag")
+            return self.mapping(node, path, depth)
+        finally:
+            self.open_nodes.discard(id(node))
+
+    def mapping(self, node: MappingNode, path: YamlPath, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: list[tuple[ScalarNode, Node]] = []
+        for key_node, value_node in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag == MERGE:
+                merged.extend(self.merge_sources(value_node))
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.report(key_node, "a mapping key must be plain text, not a list or mapping", "write the key as text")
+                continue
+            key = key_node.value
+            if key in result:
+                first_line, _ = self.doc.key_marks[(*path, key)]
+                self.report(
+                    key_node,
+                    f"duplicate key `{_short(key)}` (first set on line {first_line})",
+                    "remove one of them; YAML would otherwise silently keep only the last",
+                )
+                continue
+            self.doc.key_marks[(*path, key)] = _mark(key_node)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        # `<<: *defaults` fills in keys the mapping does not set itself (the first source wins).
+        for key_node, value_node in merged:
+            key = key_node.value
+            if key not in result:
+                self.doc.key_marks[(*path, key)] = _mark(key_node)
+                result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+    def merge_sources(self, node: Node) -> list[tuple[ScalarNode, Node]]:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        pairs: list[tuple[ScalarNode, Node]] = []
+        for source in sources:
+            if not isinstance(source, MappingNode) or source.tag != MAP:
+                self.report(source, "`<<` merges mappings only", "point `<<:` at an anchored mapping, e.g. `<<: *defaults`")
+                continue
+            for key_node, value_node in source.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag != MERGE:
+                    pairs.append((key_node, value_node))
+        return pairs
+
+    def scalar(self, node: ScalarNode) -> Any:
+        text, tag = node.value, node.tag
+        if tag == STR:
+            return text
+        if tag == NULL:
+            return None
+        if tag == BOOL:
+            return text.lower() == "true"
+        if tag == INT:
+            if text.startswith("0o"):
+                return int(text[2:], 8)
+            if text.startswith("0x"):
+                return int(text[2:], 16)
+            return int(text, 10)
+        if tag == FLOAT:
+            lowered = text.lower()
+            if lowered.endswith(".inf"):
+                return -math.inf if lowered.startswith("-") else math.inf
+            if lowered == ".nan":
+                return math.nan
+            return float(text)
+        self.report(
+            node,
+            f"unsupported YAML tag {_tag_name(tag)}",
+            "remove the tag; manifests hold text, numbers, booleans, lists and mappings",
+        )
+        return text
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def decode_utf8(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
+    """Decode a file's bytes as UTF-8 (a leading byte-order mark is dropped); a bad byte is a located problem."""
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line, column = _line_column(raw[: exc.start].decode("utf-8", "replace"), exc.start)
+        return None, [
+            Problem(
+                file,
+                line,
+                column,
+                f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                "save the file as UTF-8",
+            )
+        ]
+
+
+def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse one YAML document. Returns the document (None when it could not be read) and every problem found."""
+    loader: _CoreSchemaLoader | None = None
+    try:
+        loader = _CoreSchemaLoader(text)
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = ", ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        hint = (
+            "a manifest file holds one YAML document; remove the extra `---`"
+            if "single document" in what
+            else "check the indentation: the keys of one mapping must start in the same column"
+            if "<block end>" in what
+            else ""
+        )
+        return None, [Problem(file, line, column, f"YAML syntax error: {what}", hint or "fix the YAML syntax at this position")]
+    except yaml.YAMLError as exc:  # ReaderError: a character YAML does not allow
+        position = getattr(exc, "position", 0) or 0
+        line, column = _line_column(text, position)
+        reason = getattr(exc, "reason", "") or "invalid YAML"
+        return None, [
+            Problem(file, line, column, f"YAML syntax error: {reason}", "remove the control character at this position")
+        ]
+    except RecursionError:
+        return None, [Problem(file, 1, 1, "YAML is nested too deeply to read", "flatten the structure")]
+    finally:
+        if loader is not None:
+            loader.dispose()
+    builder = _Builder(file)
+    if node is None:
+        return builder.doc, []
+    try:
+        builder.doc.data = builder.build(node, (), 0)
+    except _Refused as refused:
+        builder.report(refused.node, refused.message, refused.hint)
+        return None, builder.problems
+    except RecursionError:
+        return None, [Problem(file, 1, 1, "YAML is nested too deeply to read", "flatten the structure")]
+    return builder.doc, builder.problems

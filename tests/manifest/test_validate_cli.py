@@ -1,0 +1,121 @@
+"""`klaviyo-sync validate` through the real CLI: exit codes and the text, json and github formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.manifest.helpers import HTML, write_project
+from tests.support.cli import run_cli
+
+REPO = Path(__file__).resolve().parents[2]
+CASES = Path(__file__).parent / "cases"
+
+
+def example_projects() -> list[Path]:
+    return sorted(path.parent for path in (REPO / "examples").rglob("klaviyo.yaml"))
+
+
+@pytest.mark.parametrize("project", example_projects(), ids=lambda path: str(path.relative_to(REPO)))
+def test_every_example_is_valid(project: Path) -> None:
+    result = run_cli(["validate", str(project)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Valid: ")
+
+
+def test_valid_project_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_project(
+        tmp_path,
+        {
+            "klaviyo.yaml": "version: 1\ntag_groups:\n  - name: G\n    tags: [A]\nlists:\n  - name: L\n    tags: {G: A}\n"
+            "templates:\n  - name: T\n    html: t.html\n",
+            "t.html": HTML,
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["validate"])
+    assert result.exit_code == 0
+    assert result.output == "Valid: 1 manifest file, 1 tag group, 1 tag, 1 list, 1 template.\n"
+    result = run_cli(["validate", "--format", "json"])
+    assert (result.exit_code, json.loads(result.output)) == (0, [])
+
+
+def test_text_format_lists_every_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    case = CASES / "klaviyo_tags_unbalanced"
+    monkeypatch.chdir(case)
+    result = run_cli(["validate", "."])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == (case / "expected.txt").read_text(encoding="utf-8").splitlines()
+    assert result.stderr == "4 problems found.\n"
+
+
+def test_paths_are_shown_relative_to_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(CASES)
+    result = run_cli(["validate", "clone_from_itself"])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        'clone_from_itself/klaviyo.yaml:4:17: template "Welcome" is cloned from itself — name another template\n'
+    )
+
+
+def test_json_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(CASES / "undeclared_tag_group")
+    result = run_cli(["validate", "--format", "json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [
+        {
+            "file": "klaviyo.yaml",
+            "line": 10,
+            "column": 12,
+            "message": 'list "Newsletter" uses tag group "Chanel", which is not declared',
+            "hint": 'did you mean "Channel"?',
+        }
+    ]
+
+
+def test_github_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(CASES)
+    result = run_cli(["validate", "safety_out_of_range", "--format", "github"])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "::error file=safety_out_of_range/klaviyo.yaml,line=3,col=24::`safety.max_delete_fraction` must be between 0 and 1,"
+        " not 30 — fractions are written 0.3 for 30%25",
+        "::error file=safety_out_of_range/klaviyo.yaml,line=4,col=17::`safety.min_existing` must be at least 0, not -1",
+    ]
+
+
+def test_var_option_supplies_a_missing_variable() -> None:
+    case = CASES / "missing_variable"
+    assert run_cli(["validate", str(case)]).exit_code == 1
+    result = run_cli(["validate", str(case), "--var", "REGION_NAME=eu"])
+    assert result.exit_code == 0, result.output
+
+
+def test_environment_supplies_a_variable() -> None:
+    result = run_cli(["validate", str(CASES / "missing_variable")], env={"REGION_NAME": "eu"})
+    assert result.exit_code == 0, result.output
+
+
+def test_malformed_var_is_a_usage_error() -> None:
+    result = run_cli(["validate", str(CASES / "missing_variable"), "--var", "REGION_NAME"])
+    assert result.exit_code == 2
+    assert "`REGION_NAME` is not NAME=VALUE" in result.output
+
+
+def test_missing_project_directory(tmp_path: Path) -> None:
+    result = run_cli(["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert (
+        result.stdout
+        == f"{tmp_path / 'nope'}:1:1: {tmp_path / 'nope'} does not exist — pass the project directory or its klaviyo.yaml\n"
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_api_key_variable_is_refused_without_printing_the_key() -> None:
+    # The suite's canary key is in KLAVIYO_API_KEY; run_cli fails the test if it shows up in the output.
+    result = run_cli(["validate", str(CASES / "api_key_variable")])
+    assert result.exit_code == 1
+    assert "`${KLAVIYO_API_KEY}` cannot be used in manifests" in result.stdout
