@@ -1,0 +1,153 @@
+"""`KlaviyoClient`: the typed calls the engine makes, on top of the paced, retried HTTP layer.
+
+Each write names its operation in the spec and builds the exact JSON:API body it documents. Creates return the new
+object's id; if a create's answer is lost, `find_ids_by_name` tells whether it happened (names are the natural keys
+of klaviyo-sync's model), so the caller never creates a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from klaviyo_sync.client.filters import any_of, equals
+from klaviyo_sync.client.http import KlaviyoHttp
+from klaviyo_sync.errors import ServerError
+from klaviyo_sync.resources import Kind
+
+
+class KlaviyoClient(KlaviyoHttp):
+    async def __aenter__(self) -> KlaviyoClient:
+        return self
+
+    # Tag groups
+
+    async def create_tag_group(self, name: str, exclusive: bool) -> str:
+        body = {"data": {"type": "tag-group", "attributes": {"name": name, "exclusive": exclusive}}}
+        return _created_id("create_tag_group", await self.request("create_tag_group", json=body))
+
+    async def update_tag_group(self, tag_group_id: str, name: str) -> None:
+        body = {"data": {"type": "tag-group", "id": tag_group_id, "attributes": {"name": name}}}
+        await self.request("update_tag_group", path_params={"id": tag_group_id}, json=body)
+
+    async def delete_tag_group(self, tag_group_id: str) -> None:
+        await self.request("delete_tag_group", path_params={"id": tag_group_id})
+
+    # Tags
+
+    async def create_tag(self, group_id: str, name: str) -> str:
+        body = {
+            "data": {
+                "type": "tag",
+                "attributes": {"name": name},
+                "relationships": {"tag-group": {"data": {"type": "tag-group", "id": group_id}}},
+            }
+        }
+        return _created_id("create_tag", await self.request("create_tag", json=body))
+
+    async def update_tag(self, tag_id: str, name: str) -> None:
+        body = {"data": {"type": "tag", "id": tag_id, "attributes": {"name": name}}}
+        await self.request("update_tag", path_params={"id": tag_id}, json=body)
+
+    async def delete_tag(self, tag_id: str) -> None:
+        await self.request("delete_tag", path_params={"id": tag_id})
+
+    async def tag_lists(self, tag_id: str, list_ids: Iterable[str]) -> None:
+        """Link a tag to lists (idempotent: an existing link is no error)."""
+        await self._tag_relationship("tag_lists", tag_id, list_ids)
+
+    async def untag_lists(self, tag_id: str, list_ids: Iterable[str]) -> None:
+        """Remove a tag's links to lists: a DELETE with a body."""
+        await self._tag_relationship("remove_tag_from_lists", tag_id, list_ids)
+
+    async def _tag_relationship(self, operation_id: str, tag_id: str, list_ids: Iterable[str]) -> None:
+        ids = list(dict.fromkeys(list_ids))
+        if ids:
+            body = {"data": [{"type": "list", "id": list_id} for list_id in ids]}
+            await self.request(operation_id, path_params={"id": tag_id}, json=body)
+
+    # Lists
+
+    async def create_list(self, name: str, opt_in_process: str | None = None) -> str:
+        attributes: dict[str, Any] = {"name": name}
+        if opt_in_process is not None:
+            attributes["opt_in_process"] = opt_in_process
+        body = {"data": {"type": "list", "attributes": attributes}}
+        return _created_id("create_list", await self.request("create_list", json=body))
+
+    async def update_list(self, list_id: str, attributes: Mapping[str, Any]) -> None:
+        body = {"data": {"type": "list", "id": list_id, "attributes": dict(attributes)}}
+        await self.request("update_list", path_params={"id": list_id}, json=body)
+
+    async def delete_list(self, list_id: str) -> None:
+        await self.request("delete_list", path_params={"id": list_id})
+
+    # Templates
+
+    async def create_template(self, attributes: Mapping[str, Any]) -> str:
+        """`attributes`: name, editor_type and html (or definition for SYSTEM_DRAGGABLE), text optional."""
+        body = {"data": {"type": "template", "attributes": dict(attributes)}}
+        return _created_id("create_template", await self.request("create_template", json=body))
+
+    async def update_template(self, template_id: str, attributes: Mapping[str, Any]) -> None:
+        body = {"data": {"type": "template", "id": template_id, "attributes": dict(attributes)}}
+        await self.request("update_template", path_params={"id": template_id}, json=body)
+
+    async def delete_template(self, template_id: str) -> None:
+        await self.request("delete_template", path_params={"id": template_id})
+
+    async def clone_template(self, source_id: str, name: str) -> str:
+        body = {"data": {"type": "template", "id": source_id, "attributes": {"name": name}}}
+        return _created_id("clone_template", await self.request("clone_template", json=body))
+
+    # Look-ups
+
+    async def find_ids_by_name(self, kind: Kind, name: str, group_id: str | None = None) -> list[str]:
+        """Ids of the live objects of `kind` named exactly `name` (tags: within `group_id` when given).
+
+        Used after an ambiguous create to learn whether it happened. Filters narrow the search on Klaviyo's side;
+        the exact name (and group) is checked here too, so a looser server-side match can never mislead. No sparse
+        fieldsets: the spec's response schemas require attributes that `fields[...]` would drop.
+        """
+        if kind is Kind.TEMPLATE:
+            params = {"filter": equals("name", name)}
+            return await self._ids_named("get_templates", params, name)
+        if kind is Kind.LIST:
+            # The spec allows only list-valued operators on a list's name.
+            params = {"filter": any_of("name", [name])}
+            return await self._ids_named("get_lists", params, name)
+        if kind is Kind.TAG_GROUP:
+            params = {"filter": equals("name", name)}
+            return await self._ids_named("get_tag_groups", params, name)
+        if kind is Kind.TAG:
+            params = {"filter": equals("name", name), "include": "tag-group"}
+            return await self._ids_named("get_tags", params, name, group_id=group_id)
+        raise ValueError(f"{kind.spec.label}s have no name to look up")
+
+    async def _ids_named(self, operation_id: str, params: dict[str, str], name: str, group_id: str | None = None) -> list[str]:
+        ids: list[str] = []
+        async for page in self.paginate(operation_id, params):
+            for item in page.get("data") or []:
+                if (item.get("attributes") or {}).get("name") != name:
+                    continue
+                if group_id is not None and related_id(item, "tag-group") != group_id:
+                    continue
+                ids.append(item["id"])
+        return ids
+
+
+def related_id(resource: Mapping[str, Any], relationship: str) -> str | None:
+    """The id in a to-one relationship's `data`, if present."""
+    data = ((resource.get("relationships") or {}).get(relationship) or {}).get("data")
+    return data.get("id") if isinstance(data, dict) else None
+
+
+def _created_id(operation_id: str, document: dict[str, Any] | None) -> str:
+    data = (document or {}).get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+        raise ServerError(
+            f"{operation_id}: Klaviyo's answer has no id for the created object",
+            operation=operation_id,
+            hint="run `klaviyo-sync plan` to see whether the object exists now",
+        )
+    return data["id"]

@@ -1,0 +1,186 @@
+"""Reading an account into the shared model, with the fewest requests the API allows.
+
+One paginated collection walk per kind, the four at once: tag groups, tags (`include=tag-group`), lists
+(`include=tags`, which also yields every list↔tag link) and templates. Nothing is fetched per object, except the
+`definition` of drag-and-drop (SYSTEM_DRAGGABLE) templates, which Klaviyo does not reliably serve in bulk.
+
+The Resources built here are shaped exactly like the manifest loader's, so the diff can compare them directly.
+Each carries its Klaviyo `id` and a `version` (`updated` where Klaviyo has one, else a hash of what was read) so
+a saved plan can later tell whether the object changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from klaviyo_sync.client import KlaviyoClient, related_id
+from klaviyo_sync.errors import NotFoundError, ServerError
+from klaviyo_sync.resources import Kind, Resource, State, content_hash
+
+logger = logging.getLogger("klaviyo_sync.live")
+
+DRAG_AND_DROP = "SYSTEM_DRAGGABLE"
+
+
+@dataclass
+class _Collection:
+    """The pages of one walk, flattened."""
+
+    data: list[dict[str, Any]] = field(default_factory=list)
+    included: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def read_live_state(client: KlaviyoClient, *, managed_templates: Collection[str] | None = None) -> State:
+    """The live State of the account. `managed_templates`, when given, limits the per-template `definition`
+    fetches to drag-and-drop templates with those names (the others are outside the plan's scope)."""
+    groups, tags, lists, templates = await _all_or_nothing(
+        _walk(client, "get_tag_groups", {}),
+        _walk(client, "get_tags", {"include": "tag-group"}),
+        _walk(client, "get_lists", {"include": "tags"}),
+        _read_templates(client, managed_templates),
+    )
+    state = State()
+    group_names = _add_tag_groups(state, groups.data, tags.included)
+    tag_keys = _add_tags(state, tags.data, group_names)
+    _add_lists(state, lists, group_names, tag_keys)
+    for template in templates:
+        state.add(template)
+    return state
+
+
+async def _walk(client: KlaviyoClient, operation_id: str, params: dict[str, str]) -> _Collection:
+    collected = _Collection()
+    async for page in client.paginate(operation_id, params):
+        collected.data.extend(page.get("data") or [])
+        collected.included.extend(page.get("included") or [])
+    return collected
+
+
+async def _all_or_nothing(*coroutines: Coroutine[Any, Any, Any]) -> list[Any]:
+    """Run concurrently; on the first failure cancel the rest and raise that failure itself (not a group)."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            failure = task.exception() if task in done else None
+            if failure is not None:
+                raise failure
+        return [task.result() for task in tasks]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _attributes(resource: dict[str, Any]) -> dict[str, Any]:
+    return resource.get("attributes") or {}
+
+
+def _name(resource: dict[str, Any]) -> str:
+    return _attributes(resource).get("name") or ""
+
+
+def _add_tag_groups(state: State, groups: list[dict[str, Any]], included: list[dict[str, Any]]) -> dict[str, str]:
+    """Add the groups; return every group name by id (also from `included`, should a group appear mid-read)."""
+    names = {group["id"]: _name(group) for group in included if group.get("type") == "tag-group"}
+    for group in groups:
+        attributes = _attributes(group)
+        names[group["id"]] = _name(group)
+        state.add(
+            Resource(
+                Kind.TAG_GROUP,
+                (_name(group),),
+                {"exclusive": bool(attributes.get("exclusive")), "default": bool(attributes.get("default"))},
+                id=group["id"],
+                version=content_hash({key: attributes.get(key) for key in ("name", "exclusive", "default")}),
+            )
+        )
+    return names
+
+
+def _add_tags(state: State, tags: list[dict[str, Any]], group_names: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """Add the tags; return each tag's key (group name, tag name) by id."""
+    keys: dict[str, tuple[str, str]] = {}
+    for tag in tags:
+        group_id = related_id(tag, "tag-group")
+        if group_id not in group_names:
+            logger.warning("tag %s (%r) names a tag group that was not read; skipping it", tag["id"], _name(tag))
+            continue
+        key = (group_names[group_id], _name(tag))
+        keys[tag["id"]] = key
+        state.add(Resource(Kind.TAG, key, {}, id=tag["id"], version=content_hash({"name": key[1], "group": group_id})))
+    return keys
+
+
+def _add_lists(state: State, lists: _Collection, group_names: dict[str, str], tag_keys: dict[str, tuple[str, str]]) -> None:
+    """Add the lists and, from their included tags, the list↔tag links."""
+    tag_keys = dict(tag_keys)
+    for tag in lists.included:  # tags created after the tag walk passed them still resolve
+        group_id = related_id(tag, "tag-group")
+        if tag.get("type") == "tag" and tag["id"] not in tag_keys and group_id in group_names:
+            tag_keys[tag["id"]] = (group_names[group_id], _name(tag))
+    for item in lists.data:
+        attributes = _attributes(item)
+        list_name = _name(item)
+        state.add(
+            Resource(
+                Kind.LIST,
+                (list_name,),
+                {"opt_in_process": attributes.get("opt_in_process")},
+                id=item["id"],
+                version=attributes.get("updated") or content_hash(attributes),
+            )
+        )
+        linked = ((item.get("relationships") or {}).get("tags") or {}).get("data") or []
+        for identifier in linked:
+            tag_key = tag_keys.get(identifier.get("id"))
+            if tag_key is None:
+                logger.warning("list %r links tag %s, which was not read; skipping the link", list_name, identifier.get("id"))
+                continue
+            link_id = f"{item['id']}:{identifier['id']}"
+            state.add(Resource(Kind.LIST_TAG, (list_name, *tag_key), {}, id=link_id, version=content_hash(link_id)))
+
+
+async def _read_templates(client: KlaviyoClient, managed: Collection[str] | None) -> list[Resource]:
+    collected = await _walk(client, "get_templates", {})
+    wanted = [
+        item
+        for item in collected.data
+        if _attributes(item).get("editor_type") == DRAG_AND_DROP and (managed is None or _name(item) in managed)
+    ]
+    definitions = dict(
+        zip([item["id"] for item in wanted], await asyncio.gather(*(_definition(client, item) for item in wanted)), strict=True)
+    )
+    templates = []
+    for item in collected.data:
+        attributes = _attributes(item)
+        attrs: dict[str, Any] = {key: attributes.get(key) for key in ("editor_type", "html", "text")}
+        if item["id"] in definitions and definitions[item["id"]] is not None:
+            attrs["definition"] = definitions[item["id"]]
+        templates.append(
+            Resource(
+                Kind.TEMPLATE,
+                (_name(item),),
+                attrs,
+                id=item["id"],
+                version=attributes.get("updated") or content_hash(attrs),
+            )
+        )
+    return templates
+
+
+async def _definition(client: KlaviyoClient, template: dict[str, Any]) -> dict[str, Any] | None:
+    """A drag-and-drop template's definition; None when Klaviyo cannot serve it (a known server-side failure)."""
+    try:
+        document = await client.request(
+            "get_template", path_params={"id": template["id"]}, params={"additional-fields[template]": "definition"}
+        )
+    except (ServerError, NotFoundError) as exc:
+        logger.warning("could not read the definition of template %r: %s", _name(template), exc.message)
+        return None
+    definition = _attributes((document or {}).get("data") or {}).get("definition")
+    return definition if isinstance(definition, dict) else None

@@ -1,0 +1,62 @@
+"""Fixtures for the client tests: a fresh in-process emulator and clients wired to it with the canary key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from klaviyo_sync.client import KlaviyoClient
+from klaviyo_sync.emulator import Emulator, EmulatorConfig
+from tests.support.canary import CANARY_KEY
+
+MakeEmulator = Callable[..., Emulator]
+MakeClient = Callable[..., KlaviyoClient]
+
+
+@pytest.fixture
+def make_emulator(emulator_factory: Callable[[EmulatorConfig | None], Emulator]) -> MakeEmulator:
+    """A fresh emulator whose every exchange is checked against the official spec (tests/support/fixtures.py)."""
+
+    def make(**config: Any) -> Emulator:
+        return emulator_factory(EmulatorConfig(**config))
+
+    return make
+
+
+@pytest.fixture
+def make_client() -> MakeClient:
+    """A client on an emulator's in-process transport. Fast retries; pacing off unless asked for."""
+
+    def make(emulator: Emulator, **options: Any) -> KlaviyoClient:
+        options.setdefault("pacing", False)
+        options.setdefault("time_scale", 0.001)
+        return KlaviyoClient(CANARY_KEY, transport=emulator.transport(), **options)
+
+    return make
+
+
+def seed_account(tag_groups: int, tags: int, lists: int, templates: int, *, tags_per_list: int = 3) -> dict[str, Any]:
+    """Seed data for an account of the given size; `tag_groups` counts the default group too."""
+    groups = [{"name": f"Group {index}", "exclusive": False} for index in range(1, tag_groups)]
+    group_names = ["Default"] + [group["name"] for group in groups]
+    tag_pairs = [[group_names[index % len(group_names)], f"Tag {index:03d}"] for index in range(tags)]
+    return {
+        "tag_groups": groups,
+        "tags": [{"group": group, "name": name} for group, name in tag_pairs],
+        "lists": [
+            {
+                "name": f"List {index:02d}",
+                "opt_in_process": "single_opt_in" if index % 2 else "double_opt_in",
+                "tags": [tag_pairs[(index * 7 + offset) % len(tag_pairs)] for offset in range(tags_per_list)]
+                if tag_pairs
+                else [],
+            }
+            for index in range(lists)
+        ],
+        "templates": [
+            {"name": f"Template {index:03d}", "editor_type": "CODE", "html": f"<p>Hello {index}</p>", "text": f"Hello {index}"}
+            for index in range(templates)
+        ],
+    }
