@@ -1,0 +1,270 @@
+"""One small function per action and kind, turning a Change into client calls.
+
+Each step returns the Klaviyo id of the object it leaves in place (None for a delete) and records new ids in the
+`IdBook` so later steps can use them. Creates are never blindly repeated: when a create's response is lost the step
+looks the object up by name first, and only creates again if it is not there (`create_exactly_once`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from klaviyo_sync.apply.ids import IdBook
+from klaviyo_sync.errors import ApiError, KlaviyoSyncError, NotFoundError, ServerError, TransportError
+from klaviyo_sync.resources import Action, Change, Kind, ReplaceMode, Resource
+
+# Content attributes a template create or a post-clone update carries, when the manifest gives them.
+TEMPLATE_CONTENT = ("html", "text", "definition")
+CREATE_ATTEMPTS = 5
+LINK_ATTEMPTS = 5
+
+
+class Client(Protocol):
+    """The part of `KlaviyoClient` that apply uses (a Protocol keeps this module free of httpx)."""
+
+    async def create_tag_group(self, name: str, exclusive: bool) -> str: ...
+    async def update_tag_group(self, tag_group_id: str, name: str) -> None: ...
+    async def delete_tag_group(self, tag_group_id: str) -> None: ...
+    async def create_tag(self, group_id: str, name: str) -> str: ...
+    async def update_tag(self, tag_id: str, name: str) -> None: ...
+    async def delete_tag(self, tag_id: str) -> None: ...
+    async def create_list(self, name: str, opt_in_process: str | None = None) -> str: ...
+    async def update_list(self, list_id: str, attributes: Mapping[str, Any]) -> None: ...
+    async def delete_list(self, list_id: str) -> None: ...
+    async def create_template(self, attributes: Mapping[str, Any]) -> str: ...
+    async def update_template(self, template_id: str, attributes: Mapping[str, Any]) -> None: ...
+    async def delete_template(self, template_id: str) -> None: ...
+    async def clone_template(self, source_id: str, name: str) -> str: ...
+    async def tag_lists(self, tag_id: str, list_ids: Iterable[str]) -> None: ...
+    async def untag_lists(self, tag_id: str, list_ids: Iterable[str]) -> None: ...
+    async def find_ids_by_name(self, kind: Kind, name: str, group_id: str | None = None) -> list[str]: ...
+
+
+class PartialChangeError(KlaviyoSyncError):
+    """A change of several requests failed part-way; `note` says which part already happened."""
+
+    def __init__(self, error: BaseException, note: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.note = note
+
+
+class DuplicateAfterCreateError(KlaviyoSyncError):
+    pass
+
+
+@dataclass
+class StepContext:
+    client: Client
+    ids: IdBook
+    # Pause between attempts of a create whose outcome was unknown and which turned out not to exist.
+    retry_delay: float = 0.2
+
+
+async def create_exactly_once(
+    ctx: StepContext, kind: Kind, name: str, create: Callable[[], Awaitable[str]], group_id: str | None = None
+) -> str:
+    """Create an object the plan says does not exist yet, never twice.
+
+    After a failure that may have been committed (no response, or a 5xx), read back by name: if the object is
+    there, it is ours (the saved plan's staleness check, or the fresh plan, saw no object of that name); if not,
+    the create did not happen and is safe to send again.
+    """
+    last_error: ApiError | None = None
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return await create()
+        except TransportError as exc:
+            if exc.ambiguous:
+                last_error = exc
+            else:
+                last_error = exc  # never reached Klaviyo: sending again cannot duplicate
+                await _pause(ctx, attempt)
+                continue
+        except ServerError as exc:
+            last_error = exc
+        found = await ctx.client.find_ids_by_name(kind, name, group_id)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            raise DuplicateAfterCreateError(
+                f"{kind.spec.label} {name!r} now exists {len(found)} times (ids {', '.join(found)}) after an interrupted create",
+                hint="another process is creating objects in this account; delete the extras, then run plan again",
+            )
+        await _pause(ctx, attempt)
+    assert last_error is not None
+    raise last_error
+
+
+async def _pause(ctx: StepContext, attempt: int) -> None:
+    if ctx.retry_delay > 0:
+        await asyncio.sleep(min(ctx.retry_delay * 2**attempt, 5.0) * (0.5 + random.random() / 2))
+
+
+async def delete_idempotently(delete: Callable[[], Awaitable[None]]) -> None:
+    """Delete; an object already gone (a cascade, or a retried request that had succeeded) is what we wanted."""
+    try:
+        await delete()
+    except NotFoundError:
+        return
+
+
+# --- per kind: create, update (incl. rename), delete -------------------------------------------------------------
+
+
+async def create_object(ctx: StepContext, desired: Resource) -> str:
+    client = ctx.client
+    name = desired.name
+    if desired.kind is Kind.TAG_GROUP:
+        exclusive = bool(desired.attrs.get("exclusive", False))
+        new_id = await create_exactly_once(ctx, Kind.TAG_GROUP, name, lambda: client.create_tag_group(name, exclusive))
+    elif desired.kind is Kind.TAG:
+        group_id = ctx.ids.require(Kind.TAG_GROUP, (desired.key[0],))
+        new_id = await create_exactly_once(ctx, Kind.TAG, name, lambda: client.create_tag(group_id, name), group_id)
+    elif desired.kind is Kind.LIST:
+        opt_in = desired.attrs.get("opt_in_process")
+        new_id = await create_exactly_once(ctx, Kind.LIST, name, lambda: client.create_list(name, opt_in))
+    elif desired.kind is Kind.TEMPLATE:
+        attributes = {"name": name, "editor_type": desired.attrs.get("editor_type", "CODE")}
+        attributes.update({k: desired.attrs[k] for k in TEMPLATE_CONTENT if desired.attrs.get(k) is not None})
+        new_id = await create_exactly_once(ctx, Kind.TEMPLATE, name, lambda: client.create_template(attributes))
+    else:
+        raise ValueError(f"cannot create a {desired.kind.spec.label} on its own")
+    ctx.ids.record(desired.kind, desired.key, new_id)
+    return new_id
+
+
+async def update_object(ctx: StepContext, change: Change) -> str:
+    """An update or a rename: send only what changed (and the new name for a rename)."""
+    assert change.live is not None and change.live.id and change.desired is not None
+    object_id = change.live.id
+    attributes = {fc.field: fc.new for fc in change.fields if not fc.forces_replacement}
+    renamed = change.desired.name != change.live.name
+    if renamed:
+        attributes["name"] = change.desired.name
+    client = ctx.client
+    if change.kind is Kind.TAG_GROUP:
+        if renamed:
+            await client.update_tag_group(object_id, change.desired.name)
+    elif change.kind is Kind.TAG:
+        if renamed:
+            await client.update_tag(object_id, change.desired.name)
+    elif change.kind is Kind.LIST:
+        if attributes:
+            await client.update_list(object_id, attributes)
+    elif change.kind is Kind.TEMPLATE:
+        if attributes:
+            await client.update_template(object_id, attributes)
+    else:
+        raise ValueError(f"cannot update a {change.kind.spec.label}")
+    ctx.ids.record(change.kind, change.key, object_id)
+    return object_id
+
+
+async def delete_object(ctx: StepContext, live: Resource) -> None:
+    assert live.id
+    object_id = live.id
+    client = ctx.client
+    deleters: dict[Kind, Callable[[str], Awaitable[None]]] = {
+        Kind.TAG_GROUP: client.delete_tag_group,
+        Kind.TAG: client.delete_tag,
+        Kind.LIST: client.delete_list,
+        Kind.TEMPLATE: client.delete_template,
+    }
+    await delete_idempotently(lambda: deleters[live.kind](object_id))
+    ctx.ids.forget(live.kind, live.key)
+
+
+# --- per action ----------------------------------------------------------------------------------------------------
+
+
+async def clone_template(ctx: StepContext, change: Change) -> str:
+    """Clone the source under the new name, then apply the manifest's content, if it gives any."""
+    desired = change.desired
+    assert desired is not None and desired.clone_from
+    source_id = ctx.ids.require(Kind.TEMPLATE, (desired.clone_from,))
+    name = desired.name
+    client = ctx.client
+    new_id = await create_exactly_once(ctx, Kind.TEMPLATE, name, lambda: client.clone_template(source_id, name))
+    ctx.ids.record(Kind.TEMPLATE, desired.key, new_id)
+    content = {k: desired.attrs[k] for k in TEMPLATE_CONTENT if desired.attrs.get(k) is not None}
+    if content:
+        try:
+            await client.update_template(new_id, content)
+        except ApiError as exc:
+            raise PartialChangeError(exc, f"the clone was created (id {new_id}) but its content was not updated") from exc
+    return new_id
+
+
+async def replace_object(ctx: StepContext, change: Change) -> str:
+    """Delete then create, or create then delete when both can exist at once (the plan says which)."""
+    assert change.live is not None and change.desired is not None
+    live, desired = change.live, change.desired
+    if change.replace_mode is ReplaceMode.CREATE_FIRST:
+        new_id = await create_for(ctx, change)
+        try:
+            await delete_object(ctx, live)
+        except ApiError as exc:
+            note = f"the new object was created (id {new_id}); the old one (id {live.id}) remains"
+            raise PartialChangeError(exc, note) from exc
+        ctx.ids.record(desired.kind, desired.key, new_id)
+        return new_id
+    await delete_object(ctx, live)
+    try:
+        return await create_for(ctx, change)
+    except (ApiError, KlaviyoSyncError) as exc:
+        raise PartialChangeError(exc, f"the old object (id {live.id}) was deleted; the new one was not created") from exc
+
+
+async def create_for(ctx: StepContext, change: Change) -> str:
+    assert change.desired is not None
+    return await create_object(ctx, change.desired)
+
+
+async def run_change(ctx: StepContext, change: Change) -> str | None:
+    """Execute one non-link change; returns the id of the object it leaves in place."""
+    action = change.action
+    if action is Action.CREATE:
+        assert change.desired is not None
+        return await create_object(ctx, change.desired)
+    if action is Action.CLONE:
+        return await clone_template(ctx, change)
+    if action in (Action.UPDATE, Action.RENAME):
+        return await update_object(ctx, change)
+    if action is Action.REPLACE:
+        return await replace_object(ctx, change)
+    if action is Action.DELETE:
+        assert change.live is not None
+        await delete_object(ctx, change.live)
+        return change.live.id
+    raise ValueError(f"{action.value} is run in batches by run_link_batch")
+
+
+async def run_link_batch(ctx: StepContext, changes: list[Change]) -> list[str]:
+    """Link (or unlink) one tag to several lists in one request; returns "LISTID:TAGID" per change."""
+    action = changes[0].action
+    _, group, tag = changes[0].key
+    tag_id = ctx.ids.require(Kind.TAG, (group, tag))
+    list_ids = [ctx.ids.require(Kind.LIST, (change.key[0],)) for change in changes]
+    client = ctx.client
+    for attempt in range(LINK_ATTEMPTS):
+        try:
+            if action is Action.LINK:
+                await client.tag_lists(tag_id, list_ids)
+            else:
+                await client.untag_lists(tag_id, list_ids)
+            break
+        except NotFoundError:
+            if action is Action.UNLINK:
+                break  # the tag is gone, and its links with it
+            raise
+        except (TransportError, ServerError):
+            # Adding or removing an association is idempotent, so sending it again is safe.
+            if attempt == LINK_ATTEMPTS - 1:
+                raise
+            await _pause(ctx, attempt)
+    return [f"{list_id}:{tag_id}" for list_id in list_ids]

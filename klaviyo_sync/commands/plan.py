@@ -1,0 +1,147 @@
+"""`klaviyo-sync plan`: show what apply would change in the account, and why. It only ever reads the account."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from klaviyo_sync.commands.common import Connection, ConnectionOptions, connection_options, open_connection
+from klaviyo_sync.errors import ConfigError, PlanError, Problem
+from klaviyo_sync.resources import Kind, State
+
+EXIT_CHANGES = 2
+
+
+@click.command(
+    "plan",
+    epilog="""\b
+Examples:
+  klaviyo-sync plan examples/shop --emulator
+  klaviyo-sync plan --var ENV=production --format markdown --detailed-exitcode > plan.md
+  klaviyo-sync plan --out plan.json && klaviyo-sync apply plan.json
+  klaviyo-sync plan --target template:"Welcome Email" --target tag:Lifecycle/VIP""",
+)
+@click.argument("path", type=click.Path(path_type=Path), default=".", required=False)
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a manifest variable ${NAME}; repeatable.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for terminals, markdown for a pull-request comment, json for machines (schemas/plan.schema.json).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the plan to FILE (JSON, no secrets) for `klaviyo-sync apply FILE` later.",
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are, 1 on error.")
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KIND:NAME",
+    help="Plan only this object and what it depends on; repeatable. Tags are tag:GROUP/TAG.",
+)
+@click.option("--force", is_flag=True, help="Accept a plan over the update/delete thresholds (after reviewing it).")
+@click.option("--no-color", is_flag=True, help="Never colour the output (NO_COLOR in the environment does the same).")
+@connection_options
+def command(
+    path: Path,
+    variables: tuple[str, ...],
+    output_format: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    targets: tuple[str, ...],
+    force: bool,
+    no_color: bool,
+    connection: ConnectionOptions,
+) -> None:
+    """Compare the manifests in PATH with the live account and show the changes apply would make.
+
+    Nothing is written to the account. Every change comes with its reason; deletes happen only for kinds
+    under `prune`, and a plan over the safety thresholds is refused unless --force.
+    """
+    from klaviyo_sync.manifest import load_project
+    from klaviyo_sync.plan import build_plan, plan_to_json
+    from klaviyo_sync.render import RENDERERS, render_text
+
+    project = load_project(path, _parse_variables(variables))
+    with open_connection(connection) as conn:
+        live = asyncio.run(_read_live(conn, _template_names(project.state)))
+    try:
+        plan = build_plan(project, live, targets=targets, force=force)
+    except PlanError as exc:
+        raise PlanError(exc.message, [_from_cwd(project.root, problem) for problem in exc.problems]) from None
+    data = plan_to_json(plan)
+    if out is not None:
+        _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    if output_format == "text":
+        output = render_text(data, color=_use_color(no_color), verbose=connection.verbose > 0)
+    else:
+        output = RENDERERS[output_format](data)
+    click.echo(output, nl=False)
+    if out is not None:
+        click.echo(f"Saved the plan to {out}; `klaviyo-sync apply {out}` applies exactly this.", err=True)
+    if detailed_exitcode and not plan.empty:
+        raise SystemExit(EXIT_CHANGES)
+
+
+async def _read_live(conn: Connection, managed_templates: set[str]) -> State:
+    from klaviyo_sync.client import KlaviyoClient
+    from klaviyo_sync.live import read_live_state
+
+    async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
+        return await read_live_state(client, managed_templates=managed_templates)
+
+
+def _template_names(desired: State) -> set[str]:
+    """Templates whose drag-and-drop definition the plan may compare: declared ones, under any earlier name."""
+    names: set[str] = set()
+    for template in desired.of_kind(Kind.TEMPLATE):
+        names.add(template.name)
+        names.update(template.renamed_from)
+    return names
+
+
+def _from_cwd(root: Path, problem: Problem) -> Problem:
+    """Name the manifest relative to where the command runs, so terminals and editors can open it."""
+    path = os.path.relpath(root / problem.file, Path.cwd()) if not Path(problem.file).is_absolute() else problem.file
+    return Problem(Path(path).as_posix(), problem.line, problem.column, problem.message, problem.hint)
+
+
+def _parse_variables(pairs: tuple[str, ...]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--var {pair!r} is not NAME=VALUE", hint="e.g. --var ENV=production")
+        parsed[name.strip()] = value
+    return parsed
+
+
+def _use_color(no_color: bool) -> bool:
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write next to the target and rename, so an interrupted run never leaves half a plan file."""
+    path = path.expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+            try:
+                tmp.write(text)
+            except OSError:
+                Path(tmp.name).unlink(missing_ok=True)
+                raise
+        os.replace(tmp.name, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write the plan to {path}: {exc.strerror}", hint="check the --out path") from None
