@@ -1,0 +1,144 @@
+"""The CI files users copy parse, and every klaviyo-sync call in them is one the CLI accepts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from klaviyo_sync.emulator import Emulator
+from klaviyo_sync.emulator.server import serve_in_background
+from tests.frontdoor import ci_files
+from tests.frontdoor.ci_files import Invocation, parse_invocation
+from tests.support.canary import CANARY_KEY, find_canary
+
+
+@pytest.mark.parametrize("path", ci_files.ALL_FILES, ids=lambda p: p.name)
+def test_ci_file_is_yaml(path: ci_files.Path) -> None:
+    assert ci_files.load(path), f"{path} is empty"
+
+
+def test_every_call_is_accepted_by_the_cli(tmp_path: ci_files.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The calls name paths that exist in a user's checkout: the project directory and the saved plan.
+    shutil.copytree(ci_files.REPO / "examples" / "shop", tmp_path / "klaviyo")
+    (tmp_path / "plan.json").write_text("{}", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    calls = ci_files.all_invocations()
+    used = {call.args[0] for call in calls}
+    assert used == {"validate", "plan", "apply"}, used
+    for call in calls:
+        parse_invocation(call)
+
+
+def test_github_plan_workflow_runs_validate_and_a_markdown_plan_and_keeps_one_comment() -> None:
+    calls = [c.args for c in ci_files.all_invocations() if c.source.startswith("plan.yml")]
+    assert ("validate", "klaviyo", "--format", "github") in calls
+    plan = next(args for args in calls if args[0] == "plan")
+    assert {"--format", "markdown", "--detailed-exitcode"} <= set(plan)
+    workflow = ci_files.load(ci_files.GITHUB_PLAN)
+    assert list(workflow[True]) == ["pull_request"]  # YAML 1.1 reads the key `on` as True
+    script = next(step for step in workflow["jobs"]["plan"]["steps"] if step.get("uses", "").startswith("actions/github-script"))
+    body = script["with"]["script"]
+    assert "<!-- klaviyo-sync-plan -->" in body and "updateComment" in body and "createComment" in body
+    assert workflow["permissions"]["pull-requests"] == "write"
+
+
+def test_github_apply_workflow_never_overlaps_and_takes_the_key_from_secrets() -> None:
+    workflow = ci_files.load(ci_files.GITHUB_APPLY)
+    assert workflow[True]["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False and workflow["concurrency"]["group"]
+    keys = [
+        step["env"]["KLAVIYO_API_KEY"]
+        for _, step, _ in ci_files.github_steps(ci_files.GITHUB_APPLY)
+        if "KLAVIYO_API_KEY" in step.get("env", {})
+    ]
+    assert keys and all(key == "${{ secrets.KLAVIYO_API_KEY }}" for key in keys)
+    calls = [c.args for c in ci_files.all_invocations() if c.source.startswith("apply.yml")]
+    assert ("plan", "klaviyo", "--out", "plan.json", "--no-color") in calls
+    assert ("apply", "plan.json", "--project", "klaviyo", "--no-color") in calls
+
+
+def test_gitlab_pipeline_serialises_applies() -> None:
+    pipeline = ci_files.load(ci_files.GITLAB)
+    assert pipeline["apply"]["resource_group"]
+    assert pipeline["apply"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    assert pipeline["plan"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+
+
+def test_pre_commit_hook_runs_validate() -> None:
+    (hook,) = ci_files.load(ci_files.PRE_COMMIT_HOOKS)
+    assert hook["id"] == "klaviyo-sync-validate"
+    assert hook["entry"] == "klaviyo-sync validate" and hook["pass_filenames"] is False
+
+
+# --- the workflows' own shell steps, run against an emulator -----------------------------------------------
+
+
+def _github_step(path: ci_files.Path, name: str) -> tuple[str, dict[str, str]]:
+    for step_name, step, env in ci_files.github_steps(path):
+        if step_name.endswith(f"/{name}"):
+            return step["run"], env
+    raise AssertionError(f"{path.name} has no step {name!r}")
+
+
+def _run_step(script: str, env: dict[str, str], cwd: ci_files.Path, base_url: str) -> subprocess.CompletedProcess[str]:
+    """Run a step's `run:` script with bash as GitHub does (`bash -e {0}`), the API pointed at the emulator."""
+    cli_dir = ci_files.Path(sys.executable).parent
+    assert (cli_dir / "klaviyo-sync").exists(), "the klaviyo-sync console script is not installed next to this Python"
+    step_env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        **{k: v for k, v in env.items() if "${{" not in v},
+        "PATH": f"{cli_dir}{os.pathsep}{os.environ['PATH']}",
+        "KLAVIYO_BASE_URL": base_url,
+        "KLAVIYO_API_KEY": CANARY_KEY,  # stands in for ${{ secrets.KLAVIYO_API_KEY }}
+        "GITHUB_OUTPUT": str(cwd / "github-output.txt"),
+    }
+    result = subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=step_env, capture_output=True, text=True, timeout=120)
+    assert not find_canary(result.stdout + result.stderr)
+    return result
+
+
+def test_github_workflow_steps_plan_apply_and_plan_again(tmp_path: ci_files.Path) -> None:
+    shutil.copytree(ci_files.REPO / "examples" / "shop", tmp_path / "klaviyo")
+    with serve_in_background(emulator=Emulator()) as base_url:
+        script, env = _github_step(ci_files.GITHUB_PLAN, "Validate manifests")
+        validate = _run_step(script, env, tmp_path, base_url)
+        assert validate.returncode == 0, validate.stdout + validate.stderr
+
+        script, env = _github_step(ci_files.GITHUB_PLAN, "Plan")
+        plan = _run_step(script, env, tmp_path, base_url)
+        assert plan.returncode == 0, plan.stderr
+        assert "exitcode=2" in (tmp_path / "github-output.txt").read_text()
+        comment = (tmp_path / "plan.md").read_text(encoding="utf-8")
+        assert "QA Seed List (production)" in comment  # KLAVIYO_ENV from the workflow's env
+
+        for name in ("Plan", "Apply"):
+            script, env = _github_step(ci_files.GITHUB_APPLY, name)
+            step = _run_step(script, env, tmp_path, base_url)
+            assert step.returncode == 0, f"apply.yml step {name}: {step.stdout}{step.stderr}"
+        assert (tmp_path / "plan.json").is_file()
+
+        (tmp_path / "github-output.txt").unlink()
+        script, env = _github_step(ci_files.GITHUB_PLAN, "Plan")
+        again = _run_step(script, env, tmp_path, base_url)
+        assert again.returncode == 0, again.stderr
+        assert "exitcode=0" in (tmp_path / "github-output.txt").read_text()
+
+
+def test_demo_script_calls_are_accepted_by_the_cli() -> None:
+    """scripts/demo is run on fresh machines: its calls must be ones the CLI accepts (run end to end by hand)."""
+    demo = (ci_files.REPO / "scripts" / "demo").read_text(encoding="utf-8")
+    calls = [
+        line.split('"$klaviyo_sync"', 1)[1].replace('"$project"', "examples/shop").replace('"$@"', "").split()
+        for line in demo.splitlines()
+        if line.lstrip().startswith('"$klaviyo_sync"')
+    ]
+    assert [call[0] for call in calls] == ["validate", "plan", "apply", "plan"]
+    assert "--auto-approve" in calls[2] and all("--emulator" in call for call in calls[1:])
+    syntax = subprocess.run(["bash", "-n", str(ci_files.REPO / "scripts" / "demo")], capture_output=True, text=True)
+    assert syntax.returncode == 0, syntax.stderr
+    for call in calls:
+        parse_invocation(Invocation("scripts/demo", tuple(call)))
