@@ -8,13 +8,21 @@ Click output goes through the `cli` fixture (tests/support/cli.py), which checks
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.support.canary import CANARY_KEY, files_with_canary, find_canary
 
 pytest_plugins = ["tests.support.fixtures"]
+
+# A gate must give the same answer on every run: property tests explore a fixed, seeded set of examples.
+# `HYPOTHESIS_PROFILE=explore` searches afresh each run, for hunting bugs locally.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 class _RecordAll(logging.Handler):
