@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from klaviyo_sync.errors import ConfigError
+from klaviyo_sync.manifest.yamlfile import _CoreSchemaLoader
 from klaviyo_sync.resources import Kind, Resource, State
 
 # The kinds a user can select, by the names the manifest format uses for them.
@@ -153,7 +154,7 @@ def file_stems(names: Iterable[str]) -> dict[str, str]:
     for name in sorted(set(names)):
         stem = slugify(name)
         if stem in taken:
-            stem = f"{stem[: MAX_STEM_LENGTH - 7]}-{_short_hash(name)}"
+            stem = f"{stem[: MAX_STEM_LENGTH - 7].rstrip('-')}-{_short_hash(name)}"
         counter = 2
         base = stem
         while stem in taken:  # two hashes agreeing on 6 hex digits: still never overwrite
@@ -265,6 +266,13 @@ class _Dumper(yaml.SafeDumper):
         # Indent block sequences under their key (`templates:\n  - name: ...`), as people write them.
         super().increase_indent(flow, False)
 
+
+# The dumper quotes a string when a YAML 1.1 reader would type it; manifests are read with the YAML 1.2 core
+# schema, which types some strings 1.1 does not (`1e3`, `0o17`). Knowing both schemas, it quotes those too, so a
+# live name always reads back as the same text.
+for _first, _resolvers in _CoreSchemaLoader.yaml_implicit_resolvers.items():
+    for _tag, _pattern in _resolvers:
+        _Dumper.add_implicit_resolver(_tag, _pattern, [_first])
 
 _Dumper.add_representer(_Flow, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True))
 _Dumper.add_representer(_FlowMap, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -12,7 +14,7 @@ import pytest
 from klaviyo_sync.emulator import Emulator
 from klaviyo_sync.emulator.server import serve_in_background
 from tests.frontdoor import ci_files
-from tests.frontdoor.ci_files import Invocation, parse_invocation
+from tests.frontdoor.ci_files import parse_invocation
 from tests.support.canary import CANARY_KEY, find_canary
 
 
@@ -128,17 +130,75 @@ def test_github_workflow_steps_plan_apply_and_plan_again(tmp_path: ci_files.Path
         assert "exitcode=0" in (tmp_path / "github-output.txt").read_text()
 
 
-def test_demo_script_calls_are_accepted_by_the_cli() -> None:
-    """scripts/demo is run on fresh machines: its calls must be ones the CLI accepts (run end to end by hand)."""
-    demo = (ci_files.REPO / "scripts" / "demo").read_text(encoding="utf-8")
-    calls = [
-        line.split('"$klaviyo_sync"', 1)[1].replace('"$project"', "examples/shop").replace('"$@"', "").split()
-        for line in demo.splitlines()
-        if line.lstrip().startswith('"$klaviyo_sync"')
-    ]
-    assert [call[0] for call in calls] == ["validate", "plan", "apply", "plan"]
-    assert "--auto-approve" in calls[2] and all("--emulator" in call for call in calls[1:])
-    syntax = subprocess.run(["bash", "-n", str(ci_files.REPO / "scripts" / "demo")], capture_output=True, text=True)
-    assert syntax.returncode == 0, syntax.stderr
-    for call in calls:
-        parse_invocation(Invocation("scripts/demo", tuple(call)))
+def test_plan_step_reports_an_invalid_project_in_the_comment_and_fails_the_job(tmp_path: ci_files.Path) -> None:
+    shutil.copytree(ci_files.REPO / "examples" / "shop", tmp_path / "klaviyo")
+    lists = tmp_path / "klaviyo" / "manifests" / "lists.yaml"
+    lists.write_text(lists.read_text(encoding="utf-8").replace("opt_in_process: double_opt_in", "opt_in_proces: double_opt_in"))
+    with serve_in_background(emulator=Emulator()) as base_url:
+        script, env = _github_step(ci_files.GITHUB_PLAN, "Plan")
+        step = _run_step(script, env, tmp_path, base_url)
+    assert step.returncode == 0, step.stderr  # the comment step still runs; the last step fails the job
+    assert "exitcode=1" in (tmp_path / "github-output.txt").read_text()
+    comment = (tmp_path / "plan.md").read_text(encoding="utf-8")
+    assert comment.startswith("### klaviyo-sync plan failed") and "manifests/lists.yaml:" in comment
+
+
+def test_plan_step_treats_any_exit_but_0_and_2_as_a_failure(tmp_path: ci_files.Path) -> None:
+    """A missing or crashed klaviyo-sync (exit 127, 137, ...) must fail the job, not pass as "no changes"."""
+    script, env = _github_step(ci_files.GITHUB_PLAN, "Plan")
+    step_env = {**env, "PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(tmp_path / "github-output.txt")}
+    step = subprocess.run(["bash", "-e", "-c", script], cwd=tmp_path, env=step_env, capture_output=True, text=True, timeout=60)
+    assert step.returncode == 0, step.stderr
+    assert "exitcode=127" in (tmp_path / "github-output.txt").read_text()
+    assert (tmp_path / "plan.md").read_text(encoding="utf-8").startswith("### klaviyo-sync plan failed")
+
+    steps = {step.get("name"): step for step in ci_files.load(ci_files.GITHUB_PLAN)["jobs"]["plan"]["steps"]}
+    fail_if = steps["Fail if the plan failed"]["if"]
+    assert "exitcode != '0'" in fail_if and "exitcode != '2'" in fail_if and "exitcode == '1'" not in fail_if
+    # Plan and comment run even after a failed validate, so the comment never shows an older plan.
+    assert "!cancelled()" in steps["Plan"]["if"] and "!cancelled()" in steps["Post or update the plan comment"]["if"]
+
+
+def test_the_api_key_is_a_secret_everywhere() -> None:
+    """Only from secrets, only on the steps that call the API, never in an always-visible place."""
+    for path in (ci_files.GITHUB_PLAN, ci_files.GITHUB_APPLY):
+        workflow = ci_files.load(path)
+        assert "KLAVIYO_API_KEY" not in workflow.get("env", {}), f"{path.name}: workflow-level env reaches every action"
+        for job in workflow["jobs"].values():
+            assert "KLAVIYO_API_KEY" not in job.get("env", {}), f"{path.name}: job-level env reaches every action"
+            for step in job["steps"]:
+                key = step.get("env", {}).get("KLAVIYO_API_KEY")
+                if key is not None:
+                    assert key == "${{ secrets.KLAVIYO_API_KEY }}", f"{path.name}: {step.get('name')}"
+                    assert "klaviyo-sync plan" in step["run"] or "klaviyo-sync apply" in step["run"], step.get("name")
+                assert "KLAVIYO_API_KEY" not in step.get("run", ""), f"{path.name}: {step.get('name')} mentions the key"
+                assert "KLAVIYO_API_KEY" not in json.dumps(step.get("with", {})), f"{path.name}: key given to an action"
+    pipeline = ci_files.load(ci_files.GITLAB)
+    assert "KLAVIYO_API_KEY" not in pipeline["variables"], "GitLab: the key belongs in a masked CI/CD variable"
+    assert all("KLAVIYO_API_KEY" not in line for _, script, _ in ci_files.gitlab_scripts(ci_files.GITLAB) for line in script)
+    for path in (ci_files.PRE_COMMIT_CONFIG, ci_files.PRE_COMMIT_HOOKS):
+        assert "KLAVIYO_API_KEY" not in path.read_text(encoding="utf-8")
+
+
+def test_gitlab_plan_runs_even_when_validate_fails() -> None:
+    assert ci_files.load(ci_files.GITLAB)["plan"]["needs"] == []
+
+
+def test_pre_commit_hook_entry_passes_a_valid_project_and_stops_a_broken_one(tmp_path: ci_files.Path) -> None:
+    (repo,) = ci_files.load(ci_files.PRE_COMMIT_CONFIG)["repos"]
+    (hook,) = repo["hooks"]
+    shutil.copytree(ci_files.REPO / "examples" / "shop", tmp_path / "klaviyo")
+    env = {**os.environ, "PATH": f"{ci_files.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def run_hook() -> subprocess.CompletedProcess[str]:
+        # pre-commit runs `entry` split like a shell would, with pass_filenames: false adding nothing.
+        return subprocess.run(shlex.split(hook["entry"], comments=True), cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    assert hook["pass_filenames"] is False and ci_files.re.match(hook["files"], "klaviyo/templates/winback.html")
+    ok = run_hook()
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    winback = tmp_path / "klaviyo" / "templates" / "winback.html"
+    winback.write_text(winback.read_text(encoding="utf-8").replace("{% endif %}", "", 1), encoding="utf-8")
+    broken = run_hook()
+    assert broken.returncode == 1
+    assert "templates/winback.html:" in broken.stdout + broken.stderr

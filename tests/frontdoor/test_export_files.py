@@ -9,6 +9,7 @@ import yaml
 
 from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.export import WINDOWS_RESERVED, export_state, file_stems, slugify, write_export
+from klaviyo_sync.manifest import load_project
 from klaviyo_sync.resources import Kind, Resource, State
 
 
@@ -180,3 +181,40 @@ def test_default_group_is_declared_only_when_it_has_tags() -> None:
     root = yaml.safe_load(export_state(live).files["klaviyo.yaml"])
     # Declaring it empty would make every tag later added to it in Klaviyo a planned delete.
     assert root["tag_groups"] == [{"name": "Empty", "exclusive": True, "tags": []}]
+
+
+# Names a YAML reader could take for something other than text: YAML 1.1 types (`yes`, `0x1F`), YAML 1.2 core
+# types the manifest reader uses (`1e3`, `0o17`), and YAML punctuation.
+YAML_LOOKALIKES = [
+    "1e3", "0o17", "yes", "No", "on", "null", "~", "123", "-1", "+1", ".5", ".inf", "0x1F", "1_000", "1:20",
+    "2024-01-01", "true", "<<", "@at", "*star", "&anchor", "!bang", "%pct", "`tick", "key: value", "#hash",
+    "a #b", "? q", "'quoted'", '"dq"', "[x]", "{y}", "|", ">", "-", " padded ", "tab\there",
+]  # fmt: skip
+
+
+def test_names_that_look_like_other_yaml_types_read_back_as_the_same_text(tmp_path: Path) -> None:
+    live = State(
+        [Resource(Kind.TAG_GROUP, ("1e3",), {"exclusive": False, "default": False}, id="g1")]
+        + [Resource(Kind.TAG, ("1e3", "0o17"), id="t1")]
+        + [Resource(Kind.LIST, (name,), {"opt_in_process": None}, id=f"L{i}") for i, name in enumerate(YAML_LOOKALIKES)]
+        + [Resource(Kind.LIST_TAG, ("yes", "1e3", "0o17"), id="L2:t1")]
+        + [
+            Resource(Kind.TEMPLATE, (name,), {"editor_type": "CODE", "html": "<p>Hi</p>", "text": None}, id=f"T{i}")
+            for i, name in enumerate(YAML_LOOKALIKES)
+        ]
+    )
+    write_export(export_state(live), tmp_path)
+
+    state = load_project(tmp_path).state
+    assert {r.name for r in state.of_kind(Kind.LIST)} == set(YAML_LOOKALIKES)
+    assert {r.name for r in state.of_kind(Kind.TEMPLATE)} == set(YAML_LOOKALIKES)
+    assert {r.key for r in state.of_kind(Kind.TAG)} == {("1e3", "0o17")}
+    assert {r.key for r in state.of_kind(Kind.LIST_TAG)} == {("yes", "1e3", "0o17")}
+
+
+def test_a_hash_suffix_never_follows_a_dash() -> None:
+    # The plain stem is cut to make room for the suffix; a cut that ends on a dash must not leave `--`.
+    cut_on_a_dash = "a" * 52 + " b" + "c" * 20
+    stems = file_stems([cut_on_a_dash, cut_on_a_dash.upper()])
+    assert len(set(stems.values())) == 2
+    assert all("--" not in stem and len(stem) <= 60 for stem in stems.values()), stems

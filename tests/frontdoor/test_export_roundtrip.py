@@ -1,7 +1,8 @@
 """`klaviyo-sync export` against a running emulator: the export of a varied account plans empty.
 
 The account is full of names that are awkward as file names (slashes, `..`, emoji, Windows device names,
-very long names, names that slug the same) and as manifest strings (`${...}`, YAML punctuation).
+very long names, names that slug the same) and as manifest strings (`${...}`, YAML punctuation, text a YAML
+reader would take for a number or a boolean).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ TEMPLATE_NAMES = [
     "nul.txt",
     "Price ${PRICE} & {{ not a variable }}",
     "- dash: yes # not a comment",
+    "1e3",  # text, though YAML 1.2 reads it as a number unless quoted
+    "0o17",
     "L" + "o" * 140 + "ng name",
 ]
 
@@ -64,7 +67,11 @@ def _seed() -> dict[str, object]:
     templates.append({"name": "Drag/Drop: Spring Sale", "editor_type": "SYSTEM_DRAGGABLE", "definition": DEFINITION})
     templates.append({"name": "Built in the editor", "editor_type": "USER_DRAGGABLE", "html": HTML.format(title="UI", body="UI")})
     return {
-        "tag_groups": [{"name": "Lifecycle", "exclusive": False}, {"name": "Channel: Email/SMS", "exclusive": True}],
+        "tag_groups": [
+            {"name": "Lifecycle", "exclusive": False},
+            {"name": "Channel: Email/SMS", "exclusive": True},
+            {"name": "yes", "exclusive": False},
+        ],
         "tags": [
             {"group": "Lifecycle", "name": "Welcome"},
             {"group": "Lifecycle", "name": "VIP ⭐"},
@@ -72,6 +79,7 @@ def _seed() -> dict[str, object]:
             {"group": "Channel: Email/SMS", "name": "Email"},
             {"group": "Channel: Email/SMS", "name": "SMS"},
             {"group": "Default", "name": "imported 2024"},
+            {"group": "yes", "name": "0o17"},
         ],
         "lists": [
             {
@@ -86,6 +94,7 @@ def _seed() -> dict[str, object]:
             },
             {"name": "Beta ${KLAVIYO_ENV}", "tags": []},
             {"name": "Ключ", "tags": [["Channel: Email/SMS", "SMS"]]},
+            {"name": "1e3", "tags": [["yes", "0o17"]]},
         ],
         "templates": templates,
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.frontdoor.ci_files import REPO, Invocation, parse_invocation
+from tests.support.cli import run_cli
 
 README = REPO / "README.md"
 
@@ -55,7 +56,26 @@ def test_readme_links_point_at_files_that_exist() -> None:
         assert (REPO / target).exists(), f"README links to {target}, which does not exist"
 
 
-def test_performance_section_is_marked_for_the_benchmark() -> None:
+def test_performance_section_names_the_benchmark_command() -> None:
     text = README.read_text(encoding="utf-8")
-    assert "## Performance" in text and "python bench/run.py" in text
-    assert "<!-- performance-table:start -->" in text and "<!-- performance-table:end -->" in text
+    section = text.split("## Performance", 1)[1].split("\n## ", 1)[0]
+    assert "`./scripts/bench`" in section
+
+
+def test_manifest_format_example_validates_and_plans(tmp_path: Path) -> None:
+    """The annotated klaviyo.yaml in the README is a working project once the files it names exist."""
+    (example,) = re.findall(r"```yaml\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    (tmp_path / "klaviyo.yaml").write_text(example, encoding="utf-8")
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "more.yaml").write_text("version: 1\n", encoding="utf-8")
+    (tmp_path / "templates").mkdir()
+    for name in ("welcome.html", "welcome-fr.html"):
+        (tmp_path / "templates" / name).write_text("<p>Hi {{ first_name|default:'there' }}</p>\n", encoding="utf-8")
+    (tmp_path / "templates" / "welcome.txt").write_text("Hi {{ first_name|default:'there' }}\n", encoding="utf-8")
+
+    validate = run_cli(["validate", str(tmp_path)])
+    assert validate.exit_code == 0, validate.output
+    state = ["--emulator", "--emulator-state", str(tmp_path / "state.json"), "--no-color"]
+    plan = run_cli(["plan", str(tmp_path), *state, "--var", "KLAVIYO_ENV=production", "--detailed-exitcode"])
+    assert plan.exit_code == 2, plan.output
+    assert 'list["VIP Customers (production)"]' in plan.output
