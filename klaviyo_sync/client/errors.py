@@ -49,6 +49,8 @@ def error_from_response(
 ) -> ApiError:
     """The exception for a failed answer. `scopes` are those the call needed (403); `retries` already spent (429)."""
     status = response.status_code
+    if 300 <= status < 400:
+        return _redirect_error(operation_id, response, redactor)
     errors = _json_errors(response)
     error_class = _CLASS_BY_STATUS.get(status, ServerError if status >= 500 else ApiError)
     if errors is None:
@@ -88,6 +90,28 @@ def scopes_needed(operation_id: str, params: dict[str, Any] | None) -> tuple[str
         if scope and scope not in scopes:
             scopes.append(scope)
     return tuple(scopes)
+
+
+def _redirect_error(operation_id: str, response: httpx.Response, redactor: Redactor) -> ApiError:
+    """A redirect is never followed (it could carry the key elsewhere) and never taken for success."""
+    location = response.headers.get("location")
+    target = redactor.scrub(_origin(location)) if location else "nowhere given"
+    return ApiError(
+        f"{operation_id} failed: HTTP {response.status_code} redirect to {target}, not followed",
+        operation=operation_id,
+        status=response.status_code,
+        hint="klaviyo-sync never follows redirects, which could carry the API key elsewhere: "
+        "point --base-url / KLAVIYO_BASE_URL at the API itself (https://a.klaviyo.com)",
+    )
+
+
+def _origin(location: str) -> str:
+    """Scheme and host of a Location header (a path or query could hold anything)."""
+    try:
+        url = httpx.URL(location)
+    except httpx.InvalidURL:
+        return "an invalid address"
+    return f"{url.scheme}://{url.host}" if url.host else "a path on the same host"
 
 
 def _json_errors(response: httpx.Response) -> list[dict[str, Any]] | None:

@@ -168,7 +168,7 @@ class KlaviyoHttp:
             if status == 404 and op.method == "DELETE" and failed_before:
                 logger.info("%s: already gone after a retried DELETE; treating it as done", op.operation_id)
                 return None
-            if status >= 400:
+            if not 200 <= status < 300:  # 4xx, 5xx after retries, and redirects (never followed)
                 raise self._error(op, response, query, attempt)
             return _document(op, response, self._redactor)
 
@@ -187,10 +187,10 @@ class KlaviyoHttp:
             await self.pacer.acquire(op.operation_id)
         self.request_counts[op.operation_id] += 1
         started = time.monotonic()
-        failure: httpx.TransportError | None = None
+        failure: httpx.RequestError | None = None
         try:
             response = await self._http.request(op.method, url, params=query, content=content, headers=headers)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport failures, and answers that cannot be decoded (bad gzip)
             failure = exc
         finally:
             if self.pacer is not None:
@@ -207,7 +207,7 @@ class KlaviyoHttp:
         op: Operation,
         url: str,
         query: dict[str, str] | None,
-        failure: httpx.TransportError,
+        failure: httpx.RequestError,
         started: float,
         idempotent: bool,
         attempt: int,
@@ -220,7 +220,7 @@ class KlaviyoHttp:
             raise _ambiguous(op, reason) from None
         if attempt >= self.retry.max_retries:
             raise TransportError(
-                f"{op.operation_id}: no answer from {self.base_url.host} after {attempt + 1} attempts ({reason})",
+                f"{op.operation_id}: no usable answer from {self.base_url.host} after {attempt + 1} attempts ({reason})",
                 operation=op.operation_id,
                 ambiguous=False,
                 hint="check the network and --base-url, then run the command again",
@@ -259,6 +259,11 @@ def check_base_url(base_url: str) -> httpx.URL:
         url = httpx.URL(base_url.rstrip("/"))
     except (httpx.InvalidURL, TypeError) as exc:
         raise ConfigError(f"invalid base URL {base_url!r}: {exc}", hint="use e.g. https://a.klaviyo.com") from None
+    if url.userinfo:
+        raise ConfigError(
+            "the base URL must not carry a user name or password",
+            hint="give only scheme, host and port, e.g. https://a.klaviyo.com; the key goes in KLAVIYO_API_KEY",
+        )
     if url.scheme == "https" and url.host:
         return url
     if url.scheme == "http" and url.host:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
+from klaviyo_sync.emulator.core import EmuRequest, EmuResponse
 from tests.support.canary import CANARY_KEY
+from tests.support.conformance import Conformance
 
 MakeEmulator = Callable[..., Emulator]
 MakeClient = Callable[..., KlaviyoClient]
+Handler = Callable[[httpx.Request], httpx.Response]
+Scripted = Callable[[Handler], httpx.MockTransport]
 
 
 @pytest.fixture
@@ -21,6 +26,51 @@ def make_emulator(emulator_factory: Callable[[EmulatorConfig | None], Emulator])
 
     def make(**config: Any) -> Emulator:
         return emulator_factory(EmulatorConfig(**config))
+
+    return make
+
+
+@pytest.fixture
+def make_timed_emulator(conformance: Conformance | None) -> Iterator[MakeEmulator]:
+    """Like `make_emulator`, but every exchange is checked against the spec after the test body, not during it.
+
+    The spec check costs tens of milliseconds of CPU per request, inside the event loop; a test about rate-limit
+    timing would otherwise measure the checker instead of the client.
+    """
+    exchanges: list[tuple[Any, Any]] = []
+
+    def make(**config: Any) -> Emulator:
+        emulator = Emulator(EmulatorConfig(**config))
+        emulator.add_observer(lambda request, response: exchanges.append((request, response)))
+        return emulator
+
+    yield make
+    if conformance is not None:
+        for request, response in exchanges:
+            conformance.observe(request, response)
+
+
+@pytest.fixture
+def scripted(conformance: Conformance | None) -> Scripted:
+    """A scripted server, for answers the emulator never gives (redirects, odd links, broken bodies).
+
+    The requests the client sends to it are still checked against the spec; its answers are not, being odd on purpose.
+    """
+
+    def make(handler: Handler) -> httpx.MockTransport:
+        def checked(request: httpx.Request) -> httpx.Response:
+            if conformance is not None:
+                sent = EmuRequest(
+                    method=request.method,
+                    path=request.url.path,
+                    query_string=request.url.query.decode("ascii"),
+                    headers={name.lower(): value for name, value in request.headers.items()},
+                    body=request.content,
+                )
+                conformance.observe(sent, EmuResponse(0, beyond_spec=True))
+            return handler(request)
+
+        return httpx.MockTransport(checked)
 
     return make
 

@@ -17,10 +17,11 @@ from klaviyo_sync.errors import (
     NotFoundError,
     PermissionDeniedError,
     ServerError,
+    TransportError,
 )
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.resources import Kind
-from tests.client.conftest import MakeClient, MakeEmulator
+from tests.client.conftest import Handler, MakeClient, MakeEmulator, Scripted
 from tests.support.canary import CANARY_KEY
 
 
@@ -103,15 +104,16 @@ def test_an_html_error_page_becomes_a_clear_error(make_emulator: MakeEmulator) -
     assert error.hint
 
 
-# Statuses the emulator does not produce through this client (scopes, media types): a scripted server stands in.
+# Statuses the emulator does not produce through this client (scopes, media types, redirects): a scripted server
+# stands in.
 
 
-def _scripted(status: int, body: Any, content_type: str = "application/vnd.api+json") -> httpx.MockTransport:
+def _answer(status: int, body: Any, content_type: str = "application/vnd.api+json") -> Handler:
     def handler(request: httpx.Request) -> httpx.Response:
         content = body.encode() if isinstance(body, str) else httpx.Response(200, json=body).content
         return httpx.Response(status, content=content, headers={"Content-Type": content_type})
 
-    return httpx.MockTransport(handler)
+    return handler
 
 
 def _fail_scripted(transport: httpx.MockTransport, call: Any) -> ApiError:
@@ -124,9 +126,9 @@ def _fail_scripted(transport: httpx.MockTransport, call: Any) -> ApiError:
     return caught.value
 
 
-def test_a_missing_scope_is_named_from_the_spec() -> None:
+def test_a_missing_scope_is_named_from_the_spec(scripted: Scripted) -> None:
     body = {"errors": [{"id": "1", "status": 403, "code": "permission_denied", "title": "Denied.", "detail": "No."}]}
-    error = _fail_scripted(_scripted(403, body), read_live_state)
+    error = _fail_scripted(scripted(_answer(403, body)), read_live_state)
     assert isinstance(error, PermissionDeniedError)
     assert error.code == "permission_denied"
     # The first walk to fail names every scope it needed, including read scope on what it includes.
@@ -137,29 +139,64 @@ def test_a_missing_scope_is_named_from_the_spec() -> None:
     else:
         assert "templates:read" in error.hint
 
-    write = _fail_scripted(_scripted(403, body), lambda client: client.tag_lists("t", ["l"]))
+    write = _fail_scripted(scripted(_answer(403, body)), lambda client: client.tag_lists("t", ["l"]))
     assert "tag_lists needs (lists:write, tags:write)" in write.hint
 
 
-def test_other_statuses_keep_klaviyos_words() -> None:
+def test_other_statuses_keep_klaviyos_words(scripted: Scripted) -> None:
     body = {
         "errors": [{"id": "1", "status": 415, "code": "unsupported_media_type", "title": "Unsupported", "detail": "Bad type."}]
     }
-    error = _fail_scripted(_scripted(415, body), lambda client: client.create_list("x"))
+    error = _fail_scripted(scripted(_answer(415, body)), lambda client: client.create_list("x"))
     assert type(error) is ApiError
     assert (error.status, error.code, error.detail) == (415, "unsupported_media_type", "Bad type.")
 
 
-def test_a_success_without_json_is_a_clear_error() -> None:
-    error = _fail_scripted(_scripted(200, "<html>maintenance</html>", "text/html"), read_live_state)
+def test_a_success_without_json_is_a_clear_error(scripted: Scripted) -> None:
+    error = _fail_scripted(scripted(_answer(200, "<html>maintenance</html>", "text/html")), read_live_state)
     assert isinstance(error, ServerError)
     assert "not a JSON:API document" in str(error)
 
 
-def test_errors_echoing_the_key_are_scrubbed() -> None:
+def test_errors_echoing_the_key_are_scrubbed(scripted: Scripted) -> None:
     body = {
         "errors": [{"id": "1", "status": 401, "code": "authentication_failed", "title": "t", "detail": f"bad key {CANARY_KEY}"}]
     }
-    error = _fail_scripted(_scripted(401, body), read_live_state)
+    error = _fail_scripted(scripted(_answer(401, body)), read_live_state)
     assert CANARY_KEY not in str(error) and CANARY_KEY not in repr(error) and CANARY_KEY not in (error.detail or "")
     assert "<redacted>" in str(error)
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_an_error_not_a_success(scripted: Scripted, status: int) -> None:
+    """An update answered by a redirect (a proxy, a moved host) did not happen; saying nothing would report it done."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, headers={"Location": "https://login.example.com/sso?next=%2Fapi%2Flists"})
+
+    error = _fail_scripted(scripted(handler), lambda client: client.update_list("abc123", {"name": "x"}))
+    assert type(error) is ApiError and (error.operation, error.status) == ("update_list", status)
+    assert f"HTTP {status} redirect to https://login.example.com, not followed" in str(error)
+    assert "never follows redirects" in error.hint
+    assert [request.url.host for request in seen] == ["a.klaviyo.com"]
+
+
+def test_an_answer_that_cannot_be_decoded_is_a_clear_error(scripted: Scripted) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Type": "application/vnd.api+json", "Content-Encoding": "gzip"}
+        return httpx.Response(200, content=b"not gzip at all", headers=headers)
+
+    async def run() -> None:
+        async with KlaviyoClient(CANARY_KEY, transport=scripted(handler), pacing=False, time_scale=0.001) as client:
+            await client.create_list("Newsletter")
+
+    with pytest.raises(TransportError) as caught:
+        asyncio.run(run())
+    assert caught.value.ambiguous  # the create reached a server: look it up before trying again
+    assert "DecodingError" in str(caught.value)
+
+    read = _fail_scripted(scripted(handler), lambda client: client.request("get_tag_groups"))
+    assert isinstance(read, TransportError) and not read.ambiguous
+    assert "no usable answer from a.klaviyo.com after 1 attempts (DecodingError" in str(read)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
+from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.errors import RateLimitError, ServerError, TransportError
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.resources import Kind
-from tests.client.conftest import MakeClient, MakeEmulator, seed_account
+from tests.client.conftest import MakeClient, MakeEmulator, Scripted, seed_account
 from tests.support.canary import CANARY_KEY
 
 
@@ -198,3 +200,102 @@ def test_transport_failures_on_reads_give_up_after_max_retries(make_emulator: Ma
     assert caught.value.ambiguous is False
     assert "after 3 attempts" in str(caught.value)
     assert emulator.request_counts(CANARY_KEY)["get_tag_groups"] == 3
+
+
+class _RefusedFirst(httpx.AsyncBaseTransport):
+    """The network in front of an emulator: the first `refusals` connection attempts are refused."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, refusals: int) -> None:
+        self.inner = inner
+        self.refusals = refusals
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_create_whose_connection_never_opened_is_sent_again(make_emulator: MakeEmulator) -> None:
+    """Nothing left this machine, so nothing can have been created: the one case where a create is retried."""
+    emulator = make_emulator()
+    network = _RefusedFirst(emulator.transport(), refusals=2)
+    client = KlaviyoClient(CANARY_KEY, transport=network, pacing=False, time_scale=0.001)
+
+    async def run() -> tuple[str, list[str]]:
+        async with client:
+            created = await client.create_list("Newsletter", "single_opt_in")
+            return created, await client.find_ids_by_name(Kind.LIST, "Newsletter")
+
+    created, found = asyncio.run(run())
+    assert found == [created]
+    assert emulator.request_counts(CANARY_KEY)["create_list"] == 1
+    assert client.request_counts["create_list"] == 3  # two refused attempts, one sent
+
+
+def test_a_throttle_longer_than_max_wait_fails_at_once(scripted: Scripted) -> None:
+    """A spent daily limit (create_list: 150 a day) says so instead of holding a run for hours."""
+    body = {
+        "errors": [
+            {
+                "id": "1",
+                "status": 429,
+                "code": "throttled",
+                "title": "Request was throttled.",
+                "detail": "Request was throttled. Expected available in 43200 seconds.",
+            }
+        ]
+    }
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(429, json=body, headers={"Retry-After": "43200"})
+
+    async def run() -> None:
+        async with KlaviyoClient(CANARY_KEY, transport=scripted(handler), pacing=False, max_wait=900) as client:
+            await client.create_list("One too many")
+
+    with pytest.raises(RateLimitError) as caught:
+        asyncio.run(run())
+    assert caught.value.operation == "create_list" and caught.value.status == 429
+    assert "43200 s" in str(caught.value) and "daily limit" in caught.value.hint
+    assert len(seen) == 1
+
+
+def test_a_server_error_that_persists_keeps_klaviyos_words_and_a_hint(
+    make_emulator: MakeEmulator, make_client: MakeClient
+) -> None:
+    emulator = make_emulator(faults="get_tag_groups:error=500")
+
+    async def run() -> None:
+        async with make_client(emulator, max_retries=1) as client:
+            [page async for page in client.paginate("get_tag_groups")]
+
+    with pytest.raises(ServerError) as caught:
+        asyncio.run(run())
+    assert (caught.value.status, caught.value.code) == (500, "error")
+    assert str(caught.value).startswith("get_tag_groups failed: HTTP 500 error: ")
+    assert "server error" in caught.value.hint and "run the command again" in caught.value.hint
+    assert _statuses(emulator, "get_tag_groups") == [500, 500]
+
+
+def test_an_update_whose_answer_is_lost_is_sent_again(make_emulator: MakeEmulator, make_client: MakeClient) -> None:
+    """PATCH sets attributes to given values: sending it twice changes nothing more than sending it once."""
+    emulator = make_emulator(faults="update_tag:drop#1;update_template:drop#1")
+
+    async def run() -> tuple[str, list[str], list[str]]:
+        async with make_client(emulator) as client:
+            group = await client.create_tag_group("G", exclusive=False)
+            tag = await client.create_tag(group, "Old")
+            template = await client.create_template({"name": "T", "editor_type": "CODE", "html": "<p>old</p>"})
+            await client.update_tag(tag, "New")
+            await client.update_template(template, {"html": "<p>new</p>"})
+            document = await client.request("get_template", path_params={"id": template})
+            assert document is not None and document["data"]["attributes"]["html"] == "<p>new</p>"
+            return tag, await client.find_ids_by_name(Kind.TAG, "New"), await client.find_ids_by_name(Kind.TAG, "Old")
+
+    tag, renamed, old = asyncio.run(run())
+    assert (renamed, old) == ([tag], [])
+    assert _statuses(emulator, "update_tag") == [204, 204]
+    assert _statuses(emulator, "update_template") == [200, 200]

@@ -36,12 +36,14 @@ def test_https_anywhere_and_http_only_on_loopback_are_accepted(url: str) -> None
         ("http://localhost.evil.example", "refusing to send the API key over plain http"),
         ("ftp://a.klaviyo.com", "needs an https:// scheme"),
         ("a.klaviyo.com", "needs an https:// scheme"),
+        ("https://user:secret@a.klaviyo.com", "must not carry a user name or password"),
     ],
 )
 def test_a_key_is_never_sent_in_clear_off_this_machine(url: str, expected: str) -> None:
     with pytest.raises(ConfigError) as caught:
         KlaviyoClient(CANARY_KEY, base_url=url)
     assert expected in str(caught.value)
+    assert "secret" not in str(caught.value)  # a password in the URL is not echoed
     assert caught.value.hint
 
 
