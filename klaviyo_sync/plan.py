@@ -8,7 +8,8 @@ Safety, each a PlanError naming the object and where it is declared:
 - `prevent_destroy` on an object the plan deletes or replaces (directly or through a cascade);
 - thresholds as in octoDNS: updates or deletes over a fraction of a kind's managed live objects, once enough
   exist, are refused unless forced;
-- Klaviyo's limits: 1,000 templates, 500 tags, 50 tag groups, 100 tags per list, 150 list creations a day.
+- Klaviyo's limits: 1,000 templates, 500 tags, 50 tag groups, 100 tags per list, and the list creations left
+  of the 150 a day (less the lists the account shows were created in the last 24 hours).
 
 The JSON form (`plan_to_json`) is what `--out` saves and what every renderer draws from. It holds the desired
 content, the manifest hashes, the revision and the live fingerprint, and never a secret.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from klaviyo_sync import __version__
@@ -47,6 +49,9 @@ MAX_TAGS = 500
 MAX_TAG_GROUPS = 50
 MAX_TAGS_PER_LIST = 100
 MAX_LIST_CREATIONS = 150
+# Lists created this long ago or later are assumed to still count against the daily cap. Klaviyo does not say
+# whether its day is rolling or a calendar day; a rolling day counts at least as many, so the check errs safe.
+LIST_CREATION_WINDOW = timedelta(days=1)
 
 DELETE_ACTIONS = (Action.UNLINK, Action.DELETE)
 UPDATE_ACTIONS = (Action.UPDATE, Action.RENAME)
@@ -76,14 +81,19 @@ class PlanProject(ProjectLike, Protocol):
     file_hashes: Mapping[str, str]
 
 
-def build_plan(project: PlanProject, live: State, *, targets: Sequence[str] = (), force: bool = False) -> Plan:
-    """The ordered, checked plan that makes the account match the project. Raises PlanError when refused."""
+def build_plan(
+    project: PlanProject, live: State, *, targets: Sequence[str] = (), force: bool = False, now: datetime | None = None
+) -> Plan:
+    """The ordered, checked plan that makes the account match the project. Raises PlanError when refused.
+
+    `now` (default: the current time) dates the live lists' `created` for the daily list-creation cap."""
     comparison = compare(project, live)
     changes = comparison.changes
     if targets:
         changes = _select_targets(changes, project.state, live, targets)
     ordered = order_changes(changes)
     problems = _prevent_destroy(ordered, comparison) + _limit_problems(ordered, comparison, live, project.state)
+    problems += _list_creation_problems(ordered, live, now or datetime.now(UTC))
     threshold_problems = _threshold_problems(ordered, comparison, project.thresholds)
     warnings = []
     if threshold_problems and force:
@@ -118,13 +128,14 @@ def order_changes(changes: Iterable[Change]) -> list[Change]:
 
 
 def _clone_depths(changes: list[Change]) -> dict[Key, int]:
-    """How many clones of templates created in this plan stand between a template and an existing one."""
+    """How many templates changed in this plan stand between a clone and an unchanged template: a clone copies
+    its source as it is at that moment, so it runs after every change of its source (create, update, rename)."""
     sources = {c.key: c.desired.clone_from for c in changes if c.action is Action.CLONE and c.desired is not None}
-    created = {c.key for c in changes if c.kind is Kind.TEMPLATE and c.action in (Action.CREATE, Action.CLONE, Action.REPLACE)}
+    changed = {c.key for c in changes if c.kind is Kind.TEMPLATE and c.action not in DELETE_ACTIONS}
 
     def depth(key: Key, seen: frozenset[Key] = frozenset()) -> int:
         source = sources.get(key)
-        if source is None or (source,) not in created or key in seen:
+        if source is None or (source,) not in changed or key in seen:
             return 0
         return 1 + depth((source,), seen | {key})
 
@@ -278,7 +289,7 @@ def _limit_problems(changes: list[Change], comparison: Comparison, live: State, 
         (Kind.TAG, MAX_TAGS, "tags"),
         (Kind.TAG_GROUP, MAX_TAG_GROUPS, "tag groups (the default group included)"),
     ):
-        existing = _live_count(live, kind)
+        existing = len(_all_of_kind(live, kind))
         after = existing - removed[kind] + created[kind]
         if created[kind] and after > limit:
             problems.append(
@@ -289,15 +300,6 @@ def _limit_problems(changes: list[Change], comparison: Comparison, live: State, 
                     f"delete unused {kind.spec.label}s (or prune them) before adding more",
                 )
             )
-    list_creations = sum(1 for c in changes if c.kind is Kind.LIST and c.action is Action.CREATE)
-    if list_creations > MAX_LIST_CREATIONS:
-        problems.append(
-            _problem(
-                None,
-                f"this plan creates {list_creations} lists; Klaviyo allows {MAX_LIST_CREATIONS} list creations a day",
-                "split the new lists over several days, applying a part each day with --target list:NAME",
-            )
-        )
     links: Counter[str] = Counter(resource.key[0] for resource in desired.of_kind(Kind.LIST_TAG))
     for list_name, count in sorted(links.items()):
         if count > MAX_TAGS_PER_LIST:
@@ -311,9 +313,45 @@ def _limit_problems(changes: list[Change], comparison: Comparison, live: State, 
     return problems
 
 
-def _live_count(live: State, kind: Kind) -> int:
-    extra = sum(len(group) - 1 for (conflict_kind, _), group in live.conflicts.items() if conflict_kind is kind)
-    return len(live.of_kind(kind)) + extra
+def _list_creation_problems(changes: list[Change], live: State, now: datetime) -> list[Problem]:
+    """Klaviyo's daily cap on list creation, less the lists the account shows were created within the last day
+    (lists created and deleted again since cannot be seen, so what is left may be less still)."""
+    creations = sum(1 for c in changes if c.kind is Kind.LIST and c.action is Action.CREATE)
+    if not creations:
+        return []
+    used = sum(1 for resource in _all_of_kind(live, Kind.LIST) if _created_since(resource, now - LIST_CREATION_WINDOW))
+    left = max(MAX_LIST_CREATIONS - used, 0)
+    if creations <= left:
+        return []
+    recent = f", as {used} lists in the account were created in the last 24 hours" if used else ""
+    return [
+        _problem(
+            None,
+            f"this plan creates {creations} lists, but only {left} of Klaviyo's {MAX_LIST_CREATIONS} list creations a day "
+            f"are left{recent}",
+            "create the lists over several days: apply some each day with --target list:NAME",
+        )
+    ]
+
+
+def _created_since(resource: Resource, since: datetime) -> bool:
+    created = resource.attrs.get("created")
+    if not isinstance(created, str):
+        return False
+    try:
+        moment = datetime.fromisoformat(created)
+    except ValueError:
+        return False
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) >= since
+
+
+def _all_of_kind(live: State, kind: Kind) -> list[Resource]:
+    """Every live object of a kind, duplicates under one name included."""
+    found = live.of_kind(kind)
+    for (conflict_kind, _), group in live.conflicts.items():
+        if conflict_kind is kind:
+            found.extend(r for r in group if r is not live.get(kind, r.key))
+    return found
 
 
 def _cascade_notes(comparison: Comparison, changes: list[Change]) -> list[str]:

@@ -1,8 +1,10 @@
 """Execute a plan: dependency order, independent changes concurrently, stop cleanly, report everything.
 
 The client paces each endpoint, so the executor only has to keep enough work in flight: every task whose
-dependencies are done starts, up to `per_kind_limit` at once per kind (so slow tag endpoints never starve
-template work, and a stop leaves few requests in flight).
+dependencies are done starts, up to as many at once per endpoint as the pacer lets out at once (the endpoint's
+burst limit: 75 template creates, 10 list creates, 3 tag creates). So every endpoint runs at its own pace at the
+same time (slow tag endpoints never hold back template or list work), and the client is never handed more than
+it could send at once: the rest waits here, where a stop request still keeps it from starting.
 
 On a failure that cannot be retried, or on a stop request (Ctrl-C, SIGTERM), no new task starts; tasks in flight
 finish and are reported. A second interrupt abandons them: they are reported as "outcome unknown".
@@ -16,13 +18,11 @@ from dataclasses import dataclass
 
 from klaviyo_sync.apply.ids import IdBook
 from klaviyo_sync.apply.report import AppliedChange, ApplyReport, FailedChange
-from klaviyo_sync.apply.schedule import LINK_ACTIONS, Task, build_tasks
+from klaviyo_sync.apply.schedule import LINK_ACTIONS, Task, build_tasks, burst_limit
 from klaviyo_sync.apply.steps import Client, PartialChangeError, StepContext, run_change, run_link_batch
 from klaviyo_sync.apply.verify import find_drift
 from klaviyo_sync.errors import ApplyError
 from klaviyo_sync.resources import Change, Kind, Plan, State
-
-DEFAULT_PER_KIND_LIMIT = 16
 
 
 @dataclass(frozen=True)
@@ -59,24 +59,23 @@ async def apply_plan(
     on_event: EventCallback | None = None,
     interruption: Interruption | None = None,
     verify: bool = True,
-    per_kind_limit: int = DEFAULT_PER_KIND_LIMIT,
+    in_flight_limit: int | None = None,
     retry_delay: float = 0.2,
 ) -> ApplyReport:
     """Apply `plan` through `client`; returns the report, or raises `ApplyError(report)` if anything is left undone.
 
-    `live` is the account as read for the plan (or for the staleness check), used to find the ids of objects the
-    plan refers to but does not change; it is read here when not given.
+    `live` is the account as read for the plan (or for the staleness check), used with the plan's `live_ids` to
+    find the ids of objects the plan refers to but does not change. `in_flight_limit` caps the changes running
+    at once per endpoint below its burst limit (1 runs them one at a time).
     """
     from klaviyo_sync.live import read_live_state  # the reader pulls in the HTTP stack; keep this module light
 
     report = ApplyReport()
     if plan.empty:
         return report
-    if live is None:
-        live = await read_live_state(client, managed_templates=())  # ids are all this read is for
     emit = on_event or (lambda event: None)
-    context = StepContext(client=client, ids=IdBook(live, plan.changes), retry_delay=retry_delay)
-    runner = _Runner(build_tasks(plan.changes), context, report, emit, interruption or Interruption(), per_kind_limit)
+    context = StepContext(client=client, ids=IdBook(live, plan.changes, plan.live_ids), retry_delay=retry_delay)
+    runner = _Runner(build_tasks(plan.changes), context, report, emit, interruption or Interruption(), in_flight_limit)
     await runner.run()
     order = {id(change): index for index, change in enumerate(plan.changes)}
     report.applied.sort(key=lambda item: order[id(item.change)])
@@ -115,14 +114,14 @@ class _Runner:
         report: ApplyReport,
         emit: EventCallback,
         interruption: Interruption,
-        per_kind_limit: int,
+        in_flight_limit: int | None,
     ) -> None:
         self.tasks = tasks
         self.context = context
         self.report = report
         self.emit = emit
         self.interruption = interruption
-        self.per_kind_limit = per_kind_limit
+        self.in_flight_limit = in_flight_limit
         self.succeeded: set[int] = set()
         self.started: set[int] = set()
         self.pending: list[Task] = list(tasks)  # not started yet, in plan order
@@ -132,22 +131,27 @@ class _Runner:
         self.stopping = False
 
     def _ready(self, running: dict[asyncio.Task[list[str | None]], Task]) -> list[Task]:
-        busy: dict[object, int] = {}
+        busy: dict[str, int] = {}
         for task in running.values():
-            busy[task.kind] = busy.get(task.kind, 0) + 1
+            busy[task.first_operation] = busy.get(task.first_operation, 0) + 1
         open_phase = min((phase for phase, count in self.unfinished_per_phase.items() if count), default=None)
         ready = []
         for task in self.pending:
-            if task.phase != open_phase:
+            if task.phase != open_phase or not task.deps <= self.succeeded:
                 continue
-            if not task.deps <= self.succeeded or busy.get(task.kind, 0) >= self.per_kind_limit:
+            endpoint = task.first_operation
+            if busy.get(endpoint, 0) >= self._limit(endpoint):
                 continue
-            busy[task.kind] = busy.get(task.kind, 0) + 1
+            busy[endpoint] = busy.get(endpoint, 0) + 1
             ready.append(task)
         if ready:
             chosen = {task.index for task in ready}
             self.pending = [task for task in self.pending if task.index not in chosen]
         return ready
+
+    def _limit(self, endpoint: str) -> int:
+        limit = burst_limit(endpoint)
+        return limit if self.in_flight_limit is None else min(limit, self.in_flight_limit)
 
     async def run(self) -> None:
         running: dict[asyncio.Task[list[str | None]], Task] = {}

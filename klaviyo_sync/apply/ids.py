@@ -1,6 +1,9 @@
-"""Klaviyo ids by natural key during an apply: those read from the account, plus those created by earlier steps."""
+"""Klaviyo ids by natural key during an apply: those created by earlier steps, those read from the account, and
+those the plan recorded for the live objects it keeps using (so a saved plan needs no second read to find them)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from klaviyo_sync.errors import KlaviyoSyncError
 from klaviyo_sync.resources import Action, Change, Key, Kind, ResourceId, State, address
@@ -11,8 +14,9 @@ class UnknownIdError(KlaviyoSyncError):
 
 
 class IdBook:
-    def __init__(self, live: State, changes: list[Change]) -> None:
-        self._live = live
+    def __init__(self, live: State | None, changes: list[Change], plan_ids: Mapping[str, str] | None = None) -> None:
+        self._live = live or State()
+        self._plan_ids = dict(plan_ids or {})  # address -> id, from `Plan.live_ids`
         self._ids: dict[ResourceId, str] = {}
         # A renamed group keeps its tags: a tag addressed under the new group name is found under the old one.
         self._group_old_names: dict[str, str] = {}
@@ -35,6 +39,8 @@ class IdBook:
         live = self._live.get(kind, key)
         if live is not None and live.id:
             return live.id
+        if address(kind, key) in self._plan_ids:
+            return self._plan_ids[address(kind, key)]
         if kind is Kind.TAG and key[0] in self._group_old_names:
             live = self._live.get(kind, (self._group_old_names[key[0]], key[1]))
             if live is not None and live.id:

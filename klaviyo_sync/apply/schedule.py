@@ -16,7 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from klaviyo_sync.resources import Action, Change, Kind, ResourceId
+from klaviyo_sync.api_spec import operation
+from klaviyo_sync.resources import Action, Change, Kind, ReplaceMode, ResourceId
 
 DESTRUCTIVE = frozenset({Action.DELETE, Action.UNLINK})
 LINK_ACTIONS = frozenset({Action.LINK, Action.UNLINK})
@@ -32,12 +33,29 @@ class Task:
     deps: set[int] = field(default_factory=set)
 
     @property
-    def kind(self) -> Kind:
-        return self.changes[0].kind
-
-    @property
     def action(self) -> Action:
         return self.changes[0].action
+
+    @property
+    def first_operation(self) -> str:
+        """The endpoint this task's first request goes to: the one whose pacing decides when it can start."""
+        change = self.changes[0]
+        if change.kind is Kind.LIST_TAG:
+            return "tag_lists" if change.action is Action.LINK else "remove_tag_from_lists"
+        if change.action is Action.CLONE:
+            return "clone_template"
+        if change.action in (Action.UPDATE, Action.RENAME):
+            return f"update_{change.kind.value}"
+        if change.action is Action.DELETE or (
+            change.action is Action.REPLACE and change.replace_mode is not ReplaceMode.CREATE_FIRST
+        ):
+            return f"delete_{change.kind.value}"
+        return f"create_{change.kind.value}"
+
+
+def burst_limit(operation_id: str) -> int:
+    """Requests of an operation the client's pacer lets out at once: its burst (per second) limit."""
+    return min(limit.count for limit in operation(operation_id).rate_limits)
 
 
 def own_rids(change: Change) -> set[ResourceId]:

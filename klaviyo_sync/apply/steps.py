@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol
 
 from klaviyo_sync.apply.ids import IdBook
@@ -66,13 +67,19 @@ class StepContext:
 
 
 async def create_exactly_once(
-    ctx: StepContext, kind: Kind, name: str, create: Callable[[], Awaitable[str]], group_id: str | None = None
+    ctx: StepContext,
+    kind: Kind,
+    name: str,
+    create: Callable[[], Awaitable[str]],
+    group_id: str | None = None,
+    existing: Collection[str] = (),
 ) -> str:
     """Create an object the plan says does not exist yet, never twice.
 
     After a failure that may have been committed (no response, or a 5xx), read back by name: if the object is
     there, it is ours (the saved plan's staleness check, or the fresh plan, saw no object of that name); if not,
-    the create did not happen and is safe to send again.
+    the create did not happen and is safe to send again. `existing`: ids that already held the name before this
+    create (the old half of a create-first replace), so never taken for the new object.
     """
     last_error: ApiError | None = None
     for attempt in range(CREATE_ATTEMPTS):
@@ -87,7 +94,7 @@ async def create_exactly_once(
                 continue
         except ServerError as exc:
             last_error = exc
-        found = await ctx.client.find_ids_by_name(kind, name, group_id)
+        found = [object_id for object_id in await ctx.client.find_ids_by_name(kind, name, group_id) if object_id not in existing]
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -116,24 +123,26 @@ async def delete_idempotently(delete: Callable[[], Awaitable[None]]) -> None:
 # --- per kind: create, update (incl. rename), delete -------------------------------------------------------------
 
 
-async def create_object(ctx: StepContext, desired: Resource) -> str:
+async def create_object(ctx: StepContext, desired: Resource, existing: Collection[str] = ()) -> str:
+    """Create `desired`; `existing`: ids of objects that hold its name already (see `create_exactly_once`)."""
     client = ctx.client
     name = desired.name
+    group_id: str | None = None
+    create: Callable[[], Awaitable[str]]
     if desired.kind is Kind.TAG_GROUP:
-        exclusive = bool(desired.attrs.get("exclusive", False))
-        new_id = await create_exactly_once(ctx, Kind.TAG_GROUP, name, lambda: client.create_tag_group(name, exclusive))
+        create = partial(client.create_tag_group, name, bool(desired.attrs.get("exclusive", False)))
     elif desired.kind is Kind.TAG:
         group_id = ctx.ids.require(Kind.TAG_GROUP, (desired.key[0],))
-        new_id = await create_exactly_once(ctx, Kind.TAG, name, lambda: client.create_tag(group_id, name), group_id)
+        create = partial(client.create_tag, group_id, name)
     elif desired.kind is Kind.LIST:
-        opt_in = desired.attrs.get("opt_in_process")
-        new_id = await create_exactly_once(ctx, Kind.LIST, name, lambda: client.create_list(name, opt_in))
+        create = partial(client.create_list, name, desired.attrs.get("opt_in_process"))
     elif desired.kind is Kind.TEMPLATE:
         attributes = {"name": name, "editor_type": desired.attrs.get("editor_type", "CODE")}
         attributes.update({k: desired.attrs[k] for k in TEMPLATE_CONTENT if desired.attrs.get(k) is not None})
-        new_id = await create_exactly_once(ctx, Kind.TEMPLATE, name, lambda: client.create_template(attributes))
+        create = partial(client.create_template, attributes)
     else:
         raise ValueError(f"cannot create a {desired.kind.spec.label} on its own")
+    new_id = await create_exactly_once(ctx, desired.kind, name, create, group_id, existing)
     ctx.ids.record(desired.kind, desired.key, new_id)
     return new_id
 
@@ -205,7 +214,8 @@ async def replace_object(ctx: StepContext, change: Change) -> str:
     assert change.live is not None and change.desired is not None
     live, desired = change.live, change.desired
     if change.replace_mode is ReplaceMode.CREATE_FIRST:
-        new_id = await create_for(ctx, change)
+        # The old object still holds the name while the new one is created: a read-back must not take it for the new one.
+        new_id = await create_object(ctx, desired, existing=(live.id,) if live.id else ())
         try:
             await delete_object(ctx, live)
         except ApiError as exc:
@@ -215,14 +225,9 @@ async def replace_object(ctx: StepContext, change: Change) -> str:
         return new_id
     await delete_object(ctx, live)
     try:
-        return await create_for(ctx, change)
+        return await create_object(ctx, desired)
     except (ApiError, KlaviyoSyncError) as exc:
         raise PartialChangeError(exc, f"the old object (id {live.id}) was deleted; the new one was not created") from exc
-
-
-async def create_for(ctx: StepContext, change: Change) -> str:
-    assert change.desired is not None
-    return await create_object(ctx, change.desired)
 
 
 async def run_change(ctx: StepContext, change: Change) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from klaviyo_sync.commands.common import Connection, ConnectionOptions, connection_options, open_connection
-from klaviyo_sync.commands.plan import _parse_variables, _template_names, _use_color
+from klaviyo_sync.commands.plan import _template_names, _use_color
 from klaviyo_sync.errors import ApplyError, ConfigError
 from klaviyo_sync.resources import Plan, State
 
@@ -89,7 +89,9 @@ def command(
 ) -> None:
     """Make the account match the manifests in PATH (default: the current directory), or apply a saved PLAN.json."""
     output = Output(json=output_format == "json", color=output_format == "text" and _use_color(no_color))
-    values = _parse_variables(variables)
+    from klaviyo_sync.manifest.variables import parse_assignments
+
+    values = parse_assignments(variables)
     saved = path.is_file() and path.suffix.lower() == ".json"
     if saved:
         if targets or force:

@@ -70,10 +70,11 @@ def command(
     under `prune`, and a plan over the safety thresholds is refused unless --force.
     """
     from klaviyo_sync.manifest import load_project
+    from klaviyo_sync.manifest.variables import parse_assignments
     from klaviyo_sync.plan import build_plan, plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
-    project = load_project(path, _parse_variables(variables))
+    project = load_project(path, parse_assignments(variables))
     with open_connection(connection) as conn:
         live = asyncio.run(_read_live(conn, _template_names(project.state)))
     try:
@@ -115,16 +116,6 @@ def _from_cwd(root: Path, problem: Problem) -> Problem:
     """Name the manifest relative to where the command runs, so terminals and editors can open it."""
     path = os.path.relpath(root / problem.file, Path.cwd()) if not Path(problem.file).is_absolute() else problem.file
     return Problem(Path(path).as_posix(), problem.line, problem.column, problem.message, problem.hint)
-
-
-def _parse_variables(pairs: tuple[str, ...]) -> dict[str, str]:
-    parsed: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"--var {pair!r} is not NAME=VALUE", hint="e.g. --var ENV=production")
-        parsed[name.strip()] = value
-    return parsed
 
 
 def _use_color(no_color: bool) -> bool:

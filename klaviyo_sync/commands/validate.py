@@ -7,18 +7,16 @@ from pathlib import Path
 
 import click
 
-from klaviyo_sync.errors import ManifestError, Problem
+from klaviyo_sync.errors import ConfigError, ManifestError, Problem
+from klaviyo_sync.manifest.variables import parse_assignments
 from klaviyo_sync.resources import Kind
 
 
 def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
-    parsed: dict[str, str] = {}
-    for item in values:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"`{item}` is not NAME=VALUE", param_hint="--var")
-        parsed[name.strip()] = value
-    return parsed
+    try:
+        return parse_assignments(values)
+    except ConfigError as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="--var") from None
 
 
 def _display_path(project_root: Path, problem: Problem) -> str:

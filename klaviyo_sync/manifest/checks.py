@@ -44,6 +44,7 @@ def check_all(declared: list[Declared], ignore: Mapping[Kind, tuple[str, ...]]) 
 def check_duplicates(declared: list[Declared], first: dict[ResourceId, Declared]) -> list[Problem]:
     """Fills `first` (the first declaration of every key) and reports later ones."""
     problems = []
+    repeated_groups: set[tuple[int, object]] = set()  # (file, node) of tag groups declared a second time
     for item in declared:
         rid = item.resource.rid
         if rid not in first:
@@ -51,6 +52,10 @@ def check_duplicates(declared: list[Declared], first: dict[ResourceId, Declared]
             continue
         if item.resource.kind is Kind.LIST_TAG:
             continue  # a repeated list already reports itself
+        if item.resource.kind is Kind.TAG and (id(item.doc), item.path[:2]) in repeated_groups:
+            continue  # the repeated group already reports itself
+        if item.resource.kind is Kind.TAG_GROUP:
+            repeated_groups.add((id(item.doc), item.path))
         earlier = first[rid]
         problems.append(
             item.problem(

@@ -17,7 +17,7 @@ def include_patterns(doc: YamlDocument) -> list[tuple[int | None, str]]:
     """(index in the include list, pattern) for every well-formed pattern; index is None for a lone string."""
     value = doc.data.get("include") if isinstance(doc.data, dict) else None
     if isinstance(value, str):
-        return [(None, value)]
+        return [(None, value)] if value else []
     if isinstance(value, list):
         return [(index, item) for index, item in enumerate(value) if isinstance(item, str) and item]
     return []
@@ -26,7 +26,7 @@ def include_patterns(doc: YamlDocument) -> list[tuple[int | None, str]]:
 def expand_includes(root: Path, root_file: Path, doc: YamlDocument) -> tuple[list[Path], list[Problem]]:
     """The included manifest files in a stable order (pattern order, then name), each once."""
     problems: list[Problem] = []
-    found: dict[Path, None] = {}
+    found: dict[Path, Path] = {}  # real path -> the first path that reached it (a file linked twice is read once)
     for index, pattern in include_patterns(doc):
         where = ("include",) if index is None else ("include", index)
         written = PurePosixPath(pattern)
@@ -50,7 +50,11 @@ def expand_includes(root: Path, root_file: Path, doc: YamlDocument) -> tuple[lis
                 )
             )
             continue
-        manifests = [path for path in matches if path.suffix in MANIFEST_SUFFIXES and path.is_file() and path != root_file]
+        manifests = [
+            path
+            for path in matches
+            if path.suffix in MANIFEST_SUFFIXES and path.is_file() and path.resolve() != root_file.resolve()
+        ]
         if not manifests:
             problems.append(
                 doc.problem(
@@ -66,8 +70,8 @@ def expand_includes(root: Path, root_file: Path, doc: YamlDocument) -> tuple[lis
             except OutsideProject as exc:
                 problems.append(doc.problem(where, f"include {exc.message}", exc.hint))
                 continue
-            found.setdefault(path, None)
-    files = list(found)
+            found.setdefault(path.resolve(), path)
+    files = list(found.values())
     if len(files) > MAX_INCLUDED_FILES:
         problems.append(
             doc.problem(
@@ -109,9 +113,14 @@ def _glob_inside(root: Path, parts: tuple[str, ...]) -> tuple[list[Path], list[P
             if not directory.is_dir() or not inside(directory):
                 continue
             if part == "**":  # this directory and every directory below it that stays inside
+                walked: set[Path] = set()  # real directories: a symlink back up (a loop) is walked once
                 pending = [directory]
                 while pending:
                     below = pending.pop()
+                    real = below.resolve()
+                    if real in walked:
+                        continue
+                    walked.add(real)
                     following.setdefault(below, None)
                     pending.extend(sub for sub in subdirectories(below) if not sub.is_symlink() or inside(sub))
             elif any(char in part for char in "*?["):

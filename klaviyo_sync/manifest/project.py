@@ -16,7 +16,7 @@ from klaviyo_sync.manifest.includes import expand_includes
 from klaviyo_sync.manifest.paths import relative
 from klaviyo_sync.manifest.schema import schema_problems
 from klaviyo_sync.manifest.templates import check_html, check_text, load_definition, read_referenced
-from klaviyo_sync.manifest.variables import resolve_values, substitute
+from klaviyo_sync.manifest.variables import default_problems, resolve_values, substitute
 from klaviyo_sync.manifest.yamlfile import MAX_FILE_BYTES, YamlDocument, decode_utf8, parse_yaml
 from klaviyo_sync.resources import Kind, State
 
@@ -60,9 +60,20 @@ def find_root_file(path: Path) -> Path:
 
 def load_project(path: Path, variables: Mapping[str, str] | None = None, *, environ: Mapping[str, str] | None = None) -> Project:
     """Load and check every manifest and referenced file under the project; raise ManifestError with all problems."""
-    root_file = find_root_file(Path(path))
-    reader = _ProjectReader(root_file.parent.resolve(), dict(os.environ if environ is None else environ), dict(variables or {}))
-    return reader.load(root_file.resolve())
+    written = find_root_file(Path(path))
+    root = written.parent.resolve()
+    root_file = root / written.name
+    if not root_file.resolve().is_relative_to(root):
+        problem = Problem(
+            written.name,
+            1,
+            1,
+            f"{written.name} is a symlink to a file outside its directory ({root_file.resolve()})",
+            "run on the directory that holds the real file, or copy it here: file paths and includes are relative to it",
+        )
+        raise ManifestError("no project found", [problem])
+    reader = _ProjectReader(root, dict(os.environ if environ is None else environ), dict(variables or {}))
+    return reader.load(root_file)
 
 
 class _ProjectReader:
@@ -115,6 +126,7 @@ class _ProjectReader:
         values = resolve_values(
             self.cli_vars, self.environ, {k: v for k, v in defaults.items() if isinstance(v, str | int | float)}
         )
+        self.problems += default_problems(root_doc)
         self.problems += substitute(root_doc, values, skip=("vars",))
         self.problems += schema_problems(root_doc, is_root=True)
         docs = [root_doc]

@@ -35,6 +35,16 @@ _MISSING_HINTS = {
     "definition": "drag-and-drop (SYSTEM_DRAGGABLE) templates need `definition: <file>.json` with the editor's definition",
 }
 
+_EMPTY_HINTS = {
+    "html": "write the file's path, relative to this manifest",
+    "text": "write the file's path, relative to this manifest",
+    "definition": "write the file's path, relative to this manifest",
+    "include": "write a glob pattern such as manifests/*.yaml",
+    "templates": 'write a glob pattern such as "Draft *"',
+    "lists": 'write a glob pattern such as "Test *"',
+    "tag_groups": 'write a glob pattern such as "Legacy *"',
+}
+
 _NOT_ALLOWED_HINTS = {
     "html": "SYSTEM_DRAGGABLE templates take their content from `definition:`; remove `html:` or use editor_type CODE",
     "definition": "`definition:` is only for editor_type SYSTEM_DRAGGABLE; CODE and USER_DRAGGABLE templates use `html:`",
@@ -63,7 +73,7 @@ def schema_problems(doc: YamlDocument, *, is_root: bool) -> list[Problem]:
     if not isinstance(data, dict):
         return [doc.problem((), f"a manifest must be a mapping of keys, not {_describe_type(data)}", "start with `version: 1`")]
     if is_root and "version" not in data:
-        problems.append(doc.problem((), "klaviyo.yaml is missing `version`", "add `version: 1` at the top"))
+        problems.append(doc.problem((), f"{doc.file} is missing `version`", "add `version: 1` at the top"))
     if not is_root:
         for key in ROOT_ONLY_KEYS:
             if key in data:
@@ -187,24 +197,26 @@ def _explain(doc: YamlDocument, error: ValidationError) -> list[Problem]:
         return [doc.problem((*path, key), f"`{key}` is not allowed in {subject}", hint, key=True)]
     if validator == "type":
         expected = _expected({"type": value})
-        return [doc.problem(path, f"{subject} must be {expected}, not {_describe_type(instance)}", _type_hint(error))]
+        return [doc.problem(path, f"{subject} must be {expected}, not {_found(instance)}", _type_hint(instance, expected))]
+    if validator in ("oneOf", "anyOf") and isinstance(instance, str) and not instance.strip():
+        return [doc.problem(path, f"{subject} must not be empty or blank", _EMPTY_HINTS.get(_field(path), "write a name"))]
     if validator in ("oneOf", "anyOf"):
         # When the value has the right shape for one alternative, explain what is wrong inside that one.
         deeper = [sub for sub in error.context or [] if sub.validator not in ("type", "oneOf", "anyOf", "minLength", "pattern")]
         if deeper:
             return [problem for sub in deeper for problem in _explain(doc, sub)]
-        return [
-            doc.problem(path, f"{subject} must be {_expected(error.schema)}, not {_describe_type(instance)}", _type_hint(error))
-        ]
+        expected = _expected(error.schema)
+        return [doc.problem(path, f"{subject} must be {expected}, not {_found(instance)}", _type_hint(instance, expected))]
     if validator == "enum":
         options = [str(option) for option in value]
-        close = difflib.get_close_matches(str(instance).upper(), [o.upper() for o in options], n=1, cutoff=0.5)
+        written = instance.upper() if isinstance(instance, str) else ""
+        close = difflib.get_close_matches(written, [o.upper() for o in options], n=1, cutoff=0.5) if written else []
         hint = f"did you mean `{options[[o.upper() for o in options].index(close[0])]}`?" if close else ""
         return [
             doc.problem(
                 path,
-                f"{subject} must be one of {', '.join(options)}, not {_show(instance)}",
-                hint or "use one of the values listed",
+                f"{subject} must be one of {', '.join(options)}, not {_found(instance)}",
+                hint or ("give it one of them, or remove the key" if instance is None else "use one of the values listed"),
             )
         ]
     if validator == "const":
@@ -215,8 +227,18 @@ def _explain(doc: YamlDocument, error: ValidationError) -> list[Problem]:
                 "this version of klaviyo-sync reads manifest format version 1",
             )
         ]
+    if validator == "pattern" and "propertyNames" in error.absolute_schema_path:
+        # jsonschema reports a bad key at its mapping; point at the key itself.
+        return [
+            doc.problem(
+                (*path, instance),
+                f"{_show(instance)} in {subject} is not a valid variable name",
+                "names are letters, digits and _ and do not start with a digit, e.g. ENV",
+                key=True,
+            )
+        ]
     if validator in ("minLength", "pattern"):
-        return [doc.problem(path, f"{subject} must not be empty or blank", "write a name")]
+        return [doc.problem(path, f"{subject} must not be empty or blank", _EMPTY_HINTS.get(_field(path), "write a name"))]
     if validator == "maxItems":
         return [
             doc.problem(
@@ -245,23 +267,39 @@ def _explain(doc: YamlDocument, error: ValidationError) -> list[Problem]:
             doc.problem(
                 path,
                 f"{subject} must be {bounds}, not {_show(instance)}",
-                "fractions are written 0.3 for 30%" if high == 1 else "",
+                "fractions are written 0.3 for 30%" if high == 1 else f"write a number {bounds}",
             )
         ]
-    if validator == "propertyNames":
-        return [
-            doc.problem(path, f"{subject}: {_show(instance)} is not a valid variable name", "names are letters, digits and _")
-        ]
-    return [doc.problem(path, f"{subject}: {error.message}", "")]
+    return [doc.problem(path, f"{subject}: {error.message}", "see the description of this key in schemas/klaviyo.schema.json")]
 
 
-def _type_hint(error: ValidationError) -> str:
-    if (
-        isinstance(error.instance, str)
-        and error.instance.lower() in ("yes", "no", "on", "off")
-        and "boolean" in str(error.schema)
-    ):
+def _type_hint(instance: Any, expected: str) -> str:
+    """How to write the value so it has the expected type; YAML's own typing is the usual culprit."""
+    if instance is None:
+        return "give it a value, or remove the key"
+    if expected == "true or false":
         return "write true or false"
-    if isinstance(error.instance, str) and "array" in json.dumps(error.schema):
-        return f"write it as a list: [{error.instance}]"
-    return ""
+    if isinstance(instance, str) and instance.strip() and expected.startswith("a list"):
+        return f"write it as a list: [{instance}]"
+    if expected.startswith("text") and isinstance(instance, int | float | bool):
+        return f'put it in quotes ("{_show(instance)}") so YAML reads it as text'
+    if "whole number" in expected:
+        return "write a whole number, e.g. 10"
+    if "a number" in expected:
+        return "write a number, e.g. 0.3"
+    if expected.startswith("a list"):
+        return "write a list: [a, b], or one `- item` per line"
+    if expected.startswith("a mapping"):
+        return "write `key: value` lines indented below it"
+    return f"write {expected}"
+
+
+def _field(path: YamlPath) -> str:
+    return next((str(part) for part in reversed(path) if isinstance(part, str)), "")
+
+
+def _found(value: Any) -> str:
+    """What was written instead: the value itself when it is short, else its kind."""
+    if value is None or isinstance(value, dict | list):
+        return _describe_type(value)
+    return _show(value)

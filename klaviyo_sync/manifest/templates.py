@@ -264,7 +264,12 @@ def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[P
         except json.JSONDecodeError as exc:
             return None, [Problem(file.rel, exc.lineno, exc.colno, f"invalid JSON: {exc.msg}", "fix the JSON syntax")]
         except _DuplicateKey as exc:
-            return None, [Problem(file.rel, 1, 1, f"duplicate key `{exc.key}` in JSON", "remove one of them")]
+            # JSON is YAML: the YAML reader locates the repeated key exactly (and says where it was first set).
+            hint = "remove one of them; JSON readers would silently keep only the last"
+            _, problems = parse_yaml(file.text, file.rel)
+            located = [p for p in problems if p.message.startswith(f"duplicate key `{exc.key}`")]
+            where = located[0] if located else Problem(file.rel, 1, 1, f"duplicate key `{exc.key}`")
+            return None, [Problem(where.file, where.line, where.column, where.message, hint)]
     elif suffix in (".yaml", ".yml"):
         doc, problems = parse_yaml(file.text, file.rel)
         if doc is None or problems:

@@ -2,6 +2,8 @@
 
 GitHub refuses comments over 65,536 characters, so content diffs share what room the rest leaves and are cut
 (with a note) to fit; a plan with so many changes that even the table does not fit lists the first ones only.
+Lengths are counted in code points: at most 64,000 of them is also at most 256,000 UTF-8 bytes, under the
+262,144-byte cap GitHub has been measured to enforce on comments, however many emoji the content holds.
 """
 
 from __future__ import annotations
@@ -11,12 +13,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from klaviyo_sync.render.view import ChangeView, FieldView, PlanView, plan_view
+from klaviyo_sync.render.view import ChangeView, FieldView, PlanView, clip_long_lines, plan_view
 
 COMMENT_LIMIT = 65_536
 # Room kept free below the limit for text a CI step may wrap around the comment.
 SAFETY_MARGIN = 1_536
+# The least room worth giving a diff block (its header, a hunk and the cut note).
+MIN_DIFF_BLOCK = 1_500
+# Characters of one diff line shown (minified HTML: one line can be the whole template).
+LINE_CHAR_LIMIT = 500
 _BACKTICKS = re.compile(r"`+")
+# Characters that would turn a name into emphasis, a link or code in prose; they are shown as typed.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]~])")
 
 
 def render_markdown(data: Mapping[str, Any], *, limit: int = COMMENT_LIMIT - SAFETY_MARGIN) -> str:
@@ -40,13 +48,13 @@ def _head(view: PlanView) -> str:
         parts.append("> [!CAUTION]\n")
         parts.append(f"> **This plan deletes or replaces {count} object{'s' if count != 1 else ''} in the Klaviyo account.**\n")
         shown = view.destructive[:20]
-        parts.extend(f"> - `{change.symbol}` {_cell(change.address)} {change.action}\n" for change in shown)
+        parts.extend(f"> - `{change.symbol}` {_code(change.address)} {change.action}\n" for change in shown)
         if count > len(shown):
             parts.append(f"> - … and {count - len(shown)} more (see the table)\n")
         parts.append("\n")
     if view.warnings:
         parts.append("> [!WARNING]\n")
-        parts.extend(f"> {_cell(warning)}\n" for warning in view.warnings)
+        parts.extend(f"> {_text(warning)}\n" for warning in view.warnings)
         parts.append("\n")
     return "".join(parts)
 
@@ -63,8 +71,15 @@ def _tail(view: PlanView) -> str:
 
 def _row(change: ChangeView) -> str:
     ident = f"`{change.id}`" if change.id else ""
-    changed = ", ".join(item.name for item in change.fields)
-    cells = [f"`{change.symbol}`", change.action, _cell(change.address), ident, _cell(changed), _cell(change.reason)]
+    changed = ", ".join(_code(item.name, table=True) for item in change.fields)
+    cells = [
+        f"`{change.symbol}`",
+        change.action,
+        _code(change.address, table=True),
+        ident,
+        changed,
+        _text(change.reason, table=True),
+    ]
     return "| " + " | ".join(cells) + " |\n"
 
 
@@ -85,15 +100,16 @@ def _cut_table(rows: list[str], room: int) -> str:
 
 
 def _details(view: PlanView, room: int) -> str:
-    """Collapsible diffs, each cut to an equal share of the room left (a share unused by one passes on)."""
-    blocks = [(change, item) for change in view.changes for item in change.fields if item.diff]
+    """Collapsible diffs, each cut to an equal share of the room left (a share unused by one passes on), but never
+    to less than MIN_DIFF_BLOCK: with hundreds of diffs the first ones are shown readably and the rest skipped."""
+    blocks = [(change, item) for change in view.changes for item in change.fields if item.has_diff]
     note_room = 120  # kept for the note below
     room -= note_room
     parts: list[str] = []
     skipped = 0
     for index, (change, item) in enumerate(blocks):
-        share = room // (len(blocks) - index)
-        block = _diff_block(change, item, share)
+        share = min(room, max(room // (len(blocks) - index), MIN_DIFF_BLOCK))
+        block = _diff_block(change, item, share) if share >= MIN_DIFF_BLOCK else ""  # no room: not even computed
         if not block:
             skipped += 1
             continue
@@ -105,9 +121,9 @@ def _details(view: PlanView, room: int) -> str:
 
 
 def _diff_block(change: ChangeView, item: FieldView, budget: int) -> str:
-    body = "\n".join(item.diff)
+    body = "\n".join(clip_long_lines(item.diff(), LINE_CHAR_LIMIT))
     fence = "`" * max(3, 1 + max((len(run) for run in _BACKTICKS.findall(body)), default=0))
-    summary = f"{_cell(change.address)}: {html.escape(item.name)} ({html.escape(item.summary)})"
+    summary = f"<code>{html.escape(change.address, quote=False)}</code>: {html.escape(item.name)} ({html.escape(item.summary)})"
     open_ = f"\n<details><summary>{summary}</summary>\n\n{fence}diff\n"
     close = f"\n{fence}\n\n</details>\n"
     if len(open_) + len(body) + len(close) <= budget:
@@ -121,6 +137,17 @@ def _diff_block(change: ChangeView, item: FieldView, budget: int) -> str:
     return open_ + cut + note + close
 
 
-def _cell(text: str) -> str:
-    """Safe inside a table cell and in HTML: no markup, no pipes, no line breaks."""
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+def _text(text: str, *, table: bool = False) -> str:
+    """Prose with names in it, shown as typed: no markup, no HTML, no line breaks (and no pipes in a table)."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False)).replace("\n", " ")
+    return escaped.replace("|", "\\|") if table else escaped
+
+
+def _code(text: str, *, table: bool = False) -> str:
+    """An object's address as inline code: shown as typed, and a name like "@team" notifies nobody."""
+    text = text.replace("\n", " ")
+    if table:
+        text = text.replace("|", "\\|")  # GitHub splits table cells on pipes even inside code
+    fence = "`" * (1 + max((len(run) for run in _BACKTICKS.findall(text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

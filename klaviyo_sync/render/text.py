@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from klaviyo_sync.render.view import ChangeView, FieldView, plan_view
+from klaviyo_sync.render.view import ChangeView, FieldView, clip_long_lines, plan_view
 
 # Lines of a content diff shown in the terminal before it is cut (the JSON and --out keep everything).
 DIFF_LINE_LIMIT = 200
@@ -63,18 +63,17 @@ def _change_block(change: ChangeView, style: _Style) -> list[str]:
 def _field_lines(item: FieldView, style: _Style) -> list[str]:
     forces = style("  # forces replacement", "red") if item.forces_replacement else ""
     lines = [f"      {style(item.symbol, _SYMBOL_COLORS[item.symbol])} {item.name}: {item.summary}{forces}"]
+    diff = item.diff()
     budget = DIFF_CHAR_LIMIT
     shown = 0
-    for line in item.diff[:DIFF_LINE_LIMIT]:
+    for line in clip_long_lines(diff[:DIFF_LINE_LIMIT], LINE_CHAR_LIMIT):
         if budget <= 0:
             break
-        if len(line) > LINE_CHAR_LIMIT:  # minified HTML: one line can be the whole template
-            line = f"{line[:LINE_CHAR_LIMIT]}… ({len(line) - LINE_CHAR_LIMIT:,} more characters)"
         lines.append("          " + _diff_line(line, style))
         budget -= len(line)
         shown += 1
-    if shown < len(item.diff):
-        hidden = len(item.diff) - shown
+    if shown < len(diff):
+        hidden = len(diff) - shown
         lines.append(f"          ... {hidden:,} more diff lines not shown ({item.sizes}); --format json has the full content")
     return lines
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,9 @@ VERBS = {
 DIFF_CONTEXT = 3
 # Control characters from names or content would drive the terminal; they are shown escaped instead.
 _CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F) if code != 0x09}
+_HAS_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+# The same, except the line breaks a diff splits on: one scan of each side decides whether its lines need escaping.
+_HAS_CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,25 @@ class FieldView:
     symbol: str  # "+" set on create, "~" changed
     summary: str  # "false -> true", "1,234 bytes -> 1,240 bytes", "(1,234 bytes)"
     forces_replacement: bool = False
-    diff: tuple[str, ...] = ()  # unified diff lines (no trailing newlines), for content fields that changed
     sizes: str = ""  # "1,234 bytes in the account, 1,240 in the manifest", shown when a diff is truncated
+    # For a content field that changed: "text" (HTML, text) or "structured" (a definition), and the two values.
+    # The diff, and even the normalised text it compares, is computed only when a renderer shows it: a PR comment
+    # has room for a few diffs of a thousand, and holding copies of every changed 100 KB template adds up.
+    content: str | None = None
+    old: Any = None
+    new: Any = None
+
+    @property
+    def has_diff(self) -> bool:
+        return self.content is not None
+
+    def diff(self) -> list[str]:
+        """The unified diff lines (no trailing newlines); empty for fields without content."""
+        if self.content == "text":
+            return content_diff(normalise_text(self.old), normalise_text(self.new), self.name)
+        if self.content == "structured":
+            return content_diff(_pretty(self.old), _pretty(self.new), self.name)
+        return []
 
 
 @dataclass(frozen=True)
@@ -80,7 +101,7 @@ class PlanView:
 
 
 def printable(text: str) -> str:
-    return text.translate(_CONTROL)
+    return text.translate(_CONTROL) if _HAS_CONTROL.search(text) else text
 
 
 def summary_line(counts: Mapping[str, int]) -> str:
@@ -131,32 +152,67 @@ def field_view(item: Mapping[str, Any], *, created: bool) -> FieldView:
     if name in TEXT_FIELDS:
         if created:
             return FieldView(name, "+", f"({_size(new)})")
-        old_text, new_text = normalise_text(old), normalise_text(new)
-        diff = tuple(content_diff(old_text, new_text, name))
         sizes = f"{_size(old)} in the account, {_size(new)} in the manifest"
-        return FieldView(name, "~", f"{_size(old)} -> {_size(new)}", forces, diff, sizes)
+        return FieldView(name, "~", f"{_size(old)} -> {_size(new)}", forces, sizes, "text", old, new)
     if isinstance(new, Mapping | list) or isinstance(old, Mapping | list):
         if created:
             return FieldView(name, "+", "(structured value)")
-        diff = tuple(content_diff(_pretty(old), _pretty(new), name))
-        return FieldView(name, "~", "(structured value changed)", forces, diff)
+        return FieldView(name, "~", "(structured value changed)", forces, content="structured", old=old, new=new)
     if created:
         return FieldView(name, "+", _scalar(new))
     return FieldView(name, "~", f"{_scalar(old)} -> {_scalar(new)}", forces)
 
 
 def content_diff(old: str, new: str, name: str) -> list[str]:
-    return [
-        printable(line)
-        for line in difflib.unified_diff(
-            old.split("\n") if old else [],
-            new.split("\n") if new else [],
-            fromfile=f"{name} (account)",
-            tofile=f"{name} (manifest)",
-            n=DIFF_CONTEXT,
-            lineterm="",
-        )
-    ]
+    lines = difflib.unified_diff(
+        old.split("\n") if old else [],
+        new.split("\n") if new else [],
+        fromfile=f"{name} (account)",
+        tofile=f"{name} (manifest)",
+        n=DIFF_CONTEXT,
+        lineterm="",
+    )
+    if _HAS_CONTROL_IN_LINES.search(old) or _HAS_CONTROL_IN_LINES.search(new) or _HAS_CONTROL.search(name):
+        return [printable(line) for line in lines]
+    return list(lines)  # nothing to escape: skip a translate of every line of a 100 KB template
+
+
+def clip_long_lines(lines: list[str], width: int) -> list[str]:
+    """Diff lines cut to about `width` characters, saying how much was left out. Minified HTML puts a whole template
+    on one line, so a removed line and the added line paired with it are cut to the same window around the first
+    character where they differ: the reviewer sees the change, not the part both share."""
+    clipped = [line if len(line) <= width + 1 else _window(line, 0, width) for line in lines]
+    index = 2  # after the ---/+++ header
+    while index < len(clipped):
+        removed_end = index
+        while removed_end < len(clipped) and clipped[removed_end].startswith("-"):
+            removed_end += 1
+        added_end = removed_end
+        while added_end < len(clipped) and clipped[added_end].startswith("+"):
+            added_end += 1
+        for removed, added in zip(range(index, removed_end), range(removed_end, added_end), strict=False):
+            old, new = lines[removed], lines[added]
+            if max(len(old), len(new)) > width + 1:
+                start = max(_first_difference(old[1:], new[1:]) - width // 4, 0)
+                clipped[removed], clipped[added] = _window(old, start, width), _window(new, start, width)
+        index = max(added_end, index + 1)
+    return clipped
+
+
+def _first_difference(old: str, new: str) -> int:
+    return next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+
+
+def _window(line: str, start: int, width: int) -> str:
+    """`line` (marker first) with only `width` characters of content from `start` kept."""
+    marker, content = line[:1], line[1:]
+    if len(content) <= width:
+        return line
+    end = min(start + width, len(content))
+    start = max(min(start, end - width), 0)
+    before = f"({start:,} characters before) …" if start else ""
+    after = f"… ({len(content) - end:,} more characters)" if end < len(content) else ""
+    return f"{marker}{before}{content[start:end]}{after}"
 
 
 def _pretty(value: Any) -> str:

@@ -97,6 +97,14 @@ def test_a_failure_prints_applied_failed_and_not_attempted_and_exits_1(
     assert "Not attempted (1):" in out and 'link list_tag["Newsletter"/"Lifecycle"/"Loyal"]' in out
     assert "Error: Apply stopped after 1 failure(s)" in out
     assert "hint: run `klaviyo-sync plan` to see the remaining work" in out
+    as_json = run_cli(["apply", str(root), "--auto-approve", "--format", "json", "--base-url", failing.base_url])
+    assert as_json.exit_code == 1
+    data = json.loads(as_json.stdout)
+    assert data["status"] == "failed" and data["verified"] is False
+    [failed] = data["failed"]
+    assert failed["address"] == 'list["Newsletter"]' and failed["error"]["status"] == 501
+    assert failed["error"]["operation"] == "update_list" and "HTTP 501" in failed["error"]["explanation"]
+    assert [item["address"] for item in data["not_attempted"]] == ['list_tag["Newsletter"/"Lifecycle"/"Loyal"]']
 
 
 # -- saved plans --------------------------------------------------------------------------------------------------

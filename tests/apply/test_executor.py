@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -177,7 +178,7 @@ def test_an_interrupt_stops_starting_work_and_reports_what_is_left(tmp_path: Pat
         async with connect(emulator) as client:
             plan, live = await plan_project(client, root)
             with pytest.raises(ApplyError, match="Apply interrupted") as caught:
-                await apply_plan(plan, client, live=live, on_event=on_event, interruption=interruption, per_kind_limit=1)
+                await apply_plan(plan, client, live=live, on_event=on_event, interruption=interruption, in_flight_limit=1)
             report = caught.value.report
             assert report.interrupted and report.applied and report.not_attempted and not report.failed
             assert len(report.applied) + len(report.not_attempted) == len(plan.changes)
@@ -226,5 +227,43 @@ def test_an_empty_plan_sends_nothing(tmp_path: Path, emulator_factory: Factory) 
             report = await apply_plan(plan, client, live=live)
             assert plan.empty and report.ok and report.applied == []
             assert len(emulator.request_log) == before
+
+    run(scenario())
+
+
+REFERENCING_EDIT = SHOP_MANIFEST.replace("tags: {Channel: SMS}", "tags: {Channel: SMS, Lifecycle: Welcome}") + (
+    "  - name: Order Confirmation (FR)\n    clone_from: Order Confirmation\n"
+)
+
+
+def test_a_saved_plan_finds_the_ids_of_unchanged_objects_without_reading_the_account_again(
+    tmp_path: Path, emulator_factory: Factory
+) -> None:
+    from klaviyo_sync.plan import plan_from_json, plan_to_json
+
+    emulator = emulator_factory(None)
+    root = write_project(tmp_path / "shop")
+
+    async def scenario() -> None:
+        async with connect(emulator) as client:
+            await plan_and_apply(client, root)
+            write_project(root, REFERENCING_EDIT)
+            plan, live = await plan_project(client, root)
+            # A link between a list and a tag that both exist, and a clone of a template that exists.
+            assert {(c.action, c.address) for c in plan.changes} == {
+                (Action.LINK, 'list_tag["SMS Subscribers"/"Lifecycle"/"Welcome"]'),
+                (Action.CLONE, 'template["Order Confirmation (FR)"]'),
+            }
+            saved = plan_from_json(json.loads(json.dumps(plan_to_json(plan))))
+            start = len(emulator.request_log)
+            report = await apply_plan(saved, client, verify=False)
+            first = emulator.request_log[start]
+            assert first.method != "GET", "the ids came from the plan, not from a second read of the account"
+            assert report.ok and len(report.applied) == 2
+            linked = next(item for item in report.applied if item.change.action is Action.LINK)
+            assert (
+                linked.id == f"{live.get(Kind.LIST, ('SMS Subscribers',)).id}:{live.get(Kind.TAG, ('Lifecycle', 'Welcome')).id}"
+            )
+            assert (await plan_project(client, root))[0].empty
 
     run(scenario())

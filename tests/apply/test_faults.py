@@ -1,6 +1,6 @@
 """Many seeded fault schedules: 5xx, 429 storms, timeouts and connections dropped after the change was committed.
 
-Each schedule starts from the same lived-in account (objects to update, rename, delete, unlink, and some outside
+Each schedule starts from the same lived-in account (objects to update, replace, delete, unlink, and some outside
 the manifests' scope), then runs apply as a user would (again after a failure) until it succeeds. It must end
 with an empty plan, no duplicate object, and nothing outside the managed scope lost.
 """
@@ -36,6 +36,8 @@ LIVED_IN_ACCOUNT = {
     ],
     "templates": [
         {"name": "Welcome Email", "editor_type": "CODE", "html": "<p>old welcome</p>", "text": "old"},
+        # The manifests want a CODE template: a replace that creates the new one before deleting this one.
+        {"name": "Order Confirmation", "editor_type": "USER_DRAGGABLE", "html": "<p>old order</p>", "text": None},
         {"name": "Retired Promo", "editor_type": "CODE", "html": "<p>retired</p>", "text": None},
         {"name": "Draft: summer", "editor_type": "CODE", "html": "<p>draft</p>", "text": None},
     ],

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
 from klaviyo_sync.live import read_live_state
 from tests.apply.support import connect, duplicates, plan_project, write_project
@@ -71,7 +73,9 @@ def test_killed_at_random_points_then_run_again_converges_without_duplicates(
     assert killed_mid_apply >= KILL_POINTS // 2, "most kills must land while apply is still running"
 
 
-def test_sigint_stops_new_work_and_reports_then_a_rerun_finishes(
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_signal_stops_new_work_and_reports_then_a_rerun_finishes(
+    stop_signal: signal.Signals,
     tmp_path: Path,
     emulator_factory: Callable[[EmulatorConfig | None], Emulator],
     serve_emulator: Callable[[Emulator], ServedEmulator],
@@ -84,7 +88,7 @@ def test_sigint_stops_new_work_and_reports_then_a_rerun_finishes(
     while not any(r.method == "POST" and r.status < 300 for r in served.emulator.request_log):
         assert process.poll() is None and time.monotonic() < deadline, "apply never started writing"
         time.sleep(0.005)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop_signal)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 1, output
     assert "Error: Apply interrupted" in output
@@ -131,6 +135,8 @@ def test_on_a_terminal_it_applies_only_after_yes_typed_in_full(tmp_path: Path, e
     code, output = _run_on_terminal(args, "yes")
     assert code == 0, output
     assert "Only 'yes' will be accepted." in output
+    assert "\x1b[K[" in output and "] 18/18 " in output, "a progress bar, redrawn in place, counts the changes"
+    assert "+ created " not in output, "on a terminal the bar replaces the line per change"
     assert "Apply complete: 18 created, 0 updated, 0 deleted." in output
     assert not find_canary(output)
     _assert_converged(emulator_server.emulator, root)

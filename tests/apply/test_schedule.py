@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from klaviyo_sync.apply.schedule import LINK_BATCH_SIZE, build_tasks
+from klaviyo_sync.apply.schedule import LINK_BATCH_SIZE, build_tasks, burst_limit
 from klaviyo_sync.resources import Action, Change, Kind, ReplaceMode, Resource
 
 
@@ -86,3 +86,26 @@ def test_link_batches_are_split_at_the_batch_size() -> None:
     changes = [link(f"list {n:03}", "G", "t") for n in range(LINK_BATCH_SIZE + 5)]
     tasks = build_tasks(changes)
     assert [len(task.changes) for task in tasks] == [LINK_BATCH_SIZE, 5]
+
+
+def test_each_task_names_the_endpoint_its_first_request_goes_to() -> None:
+    old = Resource(Kind.TEMPLATE, ("T",), {"editor_type": "CODE"}, id="t1")
+    new = Resource(Kind.TEMPLATE, ("T",), {"editor_type": "USER_DRAGGABLE"})
+    create_first = Change(Action.REPLACE, Kind.TEMPLATE, ("T",), new, old, (), "", ReplaceMode.CREATE_FIRST)
+    tasks = build_tasks(
+        [
+            delete(Kind.LIST_TAG, "A", "G", "t"),
+            create(Kind.TAG, "G", "t"),
+            create(Kind.TEMPLATE, "Copy", clone_from="Source"),
+            link("A", "G", "t"),
+            create_first,
+        ]
+    )
+    assert [task.first_operation for task in tasks] == [
+        "remove_tag_from_lists",
+        "create_tag",
+        "clone_template",
+        "tag_lists",
+        "create_template",
+    ]
+    assert [burst_limit(task.first_operation) for task in tasks] == [3, 3, 75, 3, 75]

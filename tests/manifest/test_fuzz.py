@@ -1,8 +1,9 @@
-"""Mutated manifests thrown at the loader: it only ever raises ManifestError, and never reads outside the project.
+"""Mutated manifests thrown at the loader: it only ever raises ManifestError with located problems that each say
+how to fix them, and never reads outside the project.
 
 Mutations insert YAML punctuation, cut and duplicate lines, and splice in hostile lines (paths out of the project,
-symlinks out, alias bombs, python tags, include globs climbing out). An audit hook records every file and
-directory the loader opens while it runs. Hangs are caught by the suite's per-test timeout.
+symlinks out, alias bombs, python tags, include globs climbing out or walking symlink loops). An audit hook
+records every file and directory the loader opens while it runs. Hangs are caught by the suite's per-test timeout.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def _reset(project: Path, outside: Path, files: dict[str, str]) -> None:
     write_project(project, files)
     (project / "templates" / "link.html").symlink_to(outside / "secret.html")
     (project / "templates" / "linkdir").symlink_to(outside, target_is_directory=True)
+    for name in ("loop", "again"):  # symlinks back up: a `**` include must neither hang nor read a file twice
+        (project / "manifests" / name).symlink_to(project, target_is_directory=True)
 
 
 mutation = st.one_of(
@@ -184,6 +187,7 @@ def test_mutated_manifests_only_raise_manifest_error(sandbox: tuple[Path, Path],
         assert exc.problems, "a ManifestError always carries its problems"
         for problem in exc.problems:
             assert problem.line >= 1 and problem.column >= 1
+            assert problem.message and problem.hint, f"every problem says what is wrong and how to fix it: {problem}"
             # Problems may name a path (even a hostile one), never the content of a file outside the project.
             assert SECRET_MARKER not in problem.message and SECRET_MARKER not in (problem.hint or "")
     finally:

@@ -298,3 +298,141 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as raised:
         load_project(tmp_path, environ={})
     assert [(p.file, p.line) for p in raised.value.problems] == [("klaviyo.yaml", 5), ("m.yaml", 2), ("m.yaml", 5)]
+
+
+def test_root_file_symlinked_out_of_its_directory_is_refused(tmp_path: Path) -> None:
+    write_project(tmp_path / "shared", {"klaviyo.yaml": "version: 1\nlists: [{name: A}]\n"})
+    project_dir = tmp_path / "project"
+    project_dir.mkdir()
+    (project_dir / "klaviyo.yaml").symlink_to(tmp_path / "shared" / "klaviyo.yaml")
+    with pytest.raises(ManifestError) as raised:
+        load_project(project_dir, environ={})
+    assert [str(p) for p in raised.value.problems] == [
+        f"klaviyo.yaml:1:1: klaviyo.yaml is a symlink to a file outside its directory ({tmp_path.resolve()}/shared/klaviyo.yaml)"
+        " — run on the directory that holds the real file, or copy it here: file paths and includes are relative to it"
+    ]
+
+
+def test_root_file_symlinked_inside_the_project_is_read_once(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        {
+            "config/main.yaml": "version: 1\ninclude: ['config/*.yaml']\nlists: [{name: A}]\n",
+            "config/more.yaml": "lists: [{name: B}]\n",
+        },
+    )
+    (tmp_path / "klaviyo.yaml").symlink_to(tmp_path / "config" / "main.yaml")
+    project = load_project(tmp_path, environ={})
+    assert [r.name for r in project.state.of_kind(Kind.LIST)] == ["A", "B"]
+    assert project.manifest_files == ("klaviyo.yaml", "config/more.yaml")
+
+
+def test_included_file_symlinked_out_is_refused(tmp_path: Path) -> None:
+    outside = write_project(tmp_path / "outside", {"evil.yaml": "lists:\n  - name: Sneaky\n"})
+    project_dir = write_project(
+        tmp_path / "project", {"klaviyo.yaml": "version: 1\ninclude: [m/*.yaml]\n", "m/ok.yaml": "lists: []\n"}
+    )
+    (project_dir / "m" / "evil.yaml").symlink_to(outside / "evil.yaml")
+    with pytest.raises(ManifestError) as raised:
+        load_project(project_dir, environ={})
+    assert [str(p) for p in raised.value.problems] == [
+        "klaviyo.yaml:2:11: include `m/evil.yaml` points outside the project (through a symlink)"
+        " — copy the file into the project instead of linking to it"
+    ]
+
+
+def test_recursive_include_glob_stays_inside(tmp_path: Path) -> None:
+    outside = write_project(tmp_path / "outside", {"evil.yaml": "lists: [{name: Sneaky}]\n"})
+    project_dir = write_project(
+        tmp_path / "project",
+        {
+            "klaviyo.yaml": "version: 1\ninclude: ['teams/**/*.yaml']\n",
+            "teams/a.yaml": "lists: [{name: A}]\n",
+            "teams/growth/b.yaml": "lists: [{name: B}]\n",
+            "teams/growth/deep/c.yaml": "lists: [{name: C}]\n",
+            "teams/growth/notes.txt": "not a manifest",
+        },
+    )
+    project = load_project(project_dir, environ={})
+    assert [r.name for r in project.state.of_kind(Kind.LIST)] == ["A", "B", "C"]
+    assert project.manifest_files == ("klaviyo.yaml", "teams/a.yaml", "teams/growth/b.yaml", "teams/growth/deep/c.yaml")
+    # A directory below that links out is an error, not silently skipped: prune could delete what it declares.
+    (project_dir / "teams" / "growth" / "linked").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(ManifestError) as raised:
+        load_project(project_dir, environ={})
+    assert [p.message for p in raised.value.problems] == [
+        "include pattern `teams/**/*.yaml` reaches outside the project through the symlink `teams/growth/linked`"
+    ]
+
+
+def test_variables_in_keys_name_tag_groups(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        {
+            "klaviyo.yaml": "version: 1\nvars: {REGION: EU}\ntag_groups:\n  - name: Region ${REGION}\n    tags: [Paris]\n"
+            "lists:\n  - name: L\n    tags:\n      Region ${REGION}: [Paris]\n",
+        },
+    )
+    project = load_project(tmp_path, environ={})
+    link = project.state.get(Kind.LIST_TAG, ("L", "Region EU", "Paris"))
+    assert link.origin == Origin("klaviyo.yaml", 9, 26)
+    write_project(tmp_path, {"klaviyo.yaml": "version: 1\nlists:\n  - name: L\n    tags:\n      Zone ${ZONE}: [Paris]\n"})
+    with pytest.raises(ManifestError) as raised:
+        load_project(tmp_path, environ={})
+    assert [str(p) for p in raised.value.problems] == [
+        'klaviyo.yaml:5:7: list "L" uses tag group "Zone ${ZONE}", which is not declared'
+        " — declare it under tag_groups: with - name: Zone ${ZONE}",
+        "klaviyo.yaml:5:7: variable `ZONE` has no value"
+        " — pass --var ZONE=VALUE, set the environment variable ZONE, or add a default under `vars:`",
+    ]
+
+
+def test_oversized_template_file_is_refused(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        {"klaviyo.yaml": "version: 1\ntemplates:\n  - name: T\n    html: t.html\n", "t.html": "<p>" + "x" * (5 * 1024 * 1024)},
+    )
+    with pytest.raises(ManifestError) as raised:
+        load_project(tmp_path, environ={})
+    assert [str(p) for p in raised.value.problems] == [
+        "klaviyo.yaml:4:11: html file `t.html` is 5,242,883 bytes; the limit is 5,242,880"
+        " — Klaviyo refuses requests over 5 MB; host large images instead of inlining them"
+    ]
+
+
+def test_unreadable_files_are_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Permissions do not stop root (which runs CI here), so the refusal of the read itself is simulated.
+    write_project(
+        tmp_path,
+        {
+            "klaviyo.yaml": "version: 1\ninclude: [m.yaml]\ntemplates:\n  - name: T\n    html: t.html\n",
+            "t.html": HTML,
+            "m.yaml": "",
+        },
+    )
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path.name in ("t.html", "m.yaml"):
+            raise PermissionError(13, "Permission denied")
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(ManifestError) as raised:
+        load_project(tmp_path, environ={})
+    assert [str(p) for p in raised.value.problems] == [
+        "klaviyo.yaml:5:11: html file `t.html` cannot be read: Permission denied — check the file's permissions",
+        "m.yaml:1:1: cannot read the file: Permission denied — check its permissions",
+    ]
+
+
+def test_symlink_loops_under_a_recursive_include_are_walked_once(tmp_path: Path) -> None:
+    write_project(
+        tmp_path, {"klaviyo.yaml": "version: 1\ninclude: ['teams/**/*.yaml']\n", "teams/a.yaml": "lists: [{name: A}]\n"}
+    )
+    for name in ("up", "again"):
+        (tmp_path / "teams" / name).symlink_to(tmp_path / "teams", target_is_directory=True)
+    (tmp_path / "teams" / "b.yaml").symlink_to(tmp_path / "teams" / "a.yaml")
+    project = load_project(tmp_path, environ={})
+    assert [r.name for r in project.state.of_kind(Kind.LIST)] == ["A"]
+    assert project.manifest_files == ("klaviyo.yaml", "teams/a.yaml")

@@ -88,3 +88,31 @@ def test_editor_schema_comments_in_examples_point_at_the_schema() -> None:
         assert errors == [], (manifest, errors[0].message if errors else "")
         checked += 1
     assert checked > 0
+
+
+def _annotated(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every subschema that carries `examples` or `default`, with its location."""
+    if isinstance(node, dict):
+        if "examples" in node or "default" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _annotated(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _annotated(value, f"{where}/{index}")
+
+
+def test_examples_and_defaults_are_valid_values() -> None:
+    """What editors offer as completions must itself pass validation."""
+    validator = Draft202012Validator(manifest_schema())
+    annotated = list(_annotated(manifest_schema()))
+    assert len(annotated) >= 20
+    invalid = [
+        (where, value, error.message)
+        for where, sub in annotated
+        for value in [*sub.get("examples", []), *([sub["default"]] if "default" in sub else [])]
+        for error in validator.descend(value, {key: item for key, item in sub.items() if key not in ("examples", "default")})
+    ]
+    assert invalid == []
+    rejected = list(validator.descend(["not a list of mappings"], manifest_schema()["properties"]["templates"]))
+    assert rejected, "descend really validates"

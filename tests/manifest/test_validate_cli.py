@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,7 +84,7 @@ def test_github_format(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.stdout.splitlines() == [
         "::error file=safety_out_of_range/klaviyo.yaml,line=3,col=24::`safety.max_delete_fraction` must be between 0 and 1,"
         " not 30 — fractions are written 0.3 for 30%25",
-        "::error file=safety_out_of_range/klaviyo.yaml,line=4,col=17::`safety.min_existing` must be at least 0, not -1",
+        "::error file=safety_out_of_range/klaviyo.yaml,line=4,col=17::`safety.min_existing` must be at least 0, not -1 — write a number at least 0",
     ]
 
 
@@ -101,7 +103,11 @@ def test_environment_supplies_a_variable() -> None:
 def test_malformed_var_is_a_usage_error() -> None:
     result = run_cli(["validate", str(CASES / "missing_variable"), "--var", "REGION_NAME"])
     assert result.exit_code == 2
-    assert "`REGION_NAME` is not NAME=VALUE" in result.output
+    assert "Invalid value for --var: --var 'REGION_NAME' is not NAME=VALUE (e.g. --var ENV=production)" in result.output
+    result = run_cli(["validate", str(CASES / "missing_variable"), "--var", "REGION-NAME=s3cret"])
+    assert result.exit_code == 2
+    assert "--var 'REGION-NAME' is not a variable name (names are letters, digits and _, e.g. ENV)" in result.output
+    assert "s3cret" not in result.output
 
 
 def test_missing_project_directory(tmp_path: Path) -> None:
@@ -119,3 +125,57 @@ def test_api_key_variable_is_refused_without_printing_the_key() -> None:
     result = run_cli(["validate", str(CASES / "api_key_variable")])
     assert result.exit_code == 1
     assert "`${KLAVIYO_API_KEY}` cannot be used in manifests" in result.stdout
+
+
+def case_dirs() -> list[Path]:
+    return sorted(path for path in CASES.iterdir() if path.is_dir())
+
+
+@pytest.mark.parametrize("case", case_dirs(), ids=lambda path: path.name)
+def test_json_format_carries_every_problem_of_each_case(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(case)
+    result = run_cli(["validate", "--format", "json"])
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)
+    assert [f"{p['file']}:{p['line']}:{p['column']}: {p['message']} — {p['hint']}" for p in problems] == (
+        case / "expected.txt"
+    ).read_text(encoding="utf-8").splitlines()
+    assert all(p["hint"] for p in problems), "every problem says how to fix it"
+
+
+_network: list[str] | None = None
+
+
+def _audit_network(event: str, args: tuple[object, ...]) -> None:
+    if _network is not None and event.startswith("socket."):
+        _network.append(event)
+
+
+sys.addaudithook(_audit_network)
+
+
+def test_validate_never_touches_the_network() -> None:
+    """No socket is created, resolved or connected, whatever the manifests say (audit events cover every way in)."""
+    global _network
+    _network = []
+    try:
+        for project in [*example_projects(), *case_dirs()]:
+            run_cli(["validate", str(project), "--format", "json"])
+        run_cli(["validate", str(CASES / "missing_variable"), "--var", "REGION_NAME=eu", "--format", "github"])
+    finally:
+        events, _network = _network, None
+    assert events == []
+    _network = []
+    try:
+        socket.socket().close()
+    finally:
+        events, _network = _network, None
+    assert "socket.__new__" in events, "the audit hook sees sockets"
+
+
+def test_validate_accepts_the_root_file_itself() -> None:
+    result = run_cli(["validate", str(CASES / "clone_from_itself" / "klaviyo.yaml"), "--format", "github"])
+    assert result.exit_code == 1
+    assert result.stdout.endswith(
+        '/clone_from_itself/klaviyo.yaml,line=4,col=17::template "Welcome" is cloned from itself — name another template\n'
+    )

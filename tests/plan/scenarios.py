@@ -15,7 +15,7 @@ Each file under `scenarios/` holds:
       reasons: {ADDRESS: "text in the reason"}     # optional
       replace_modes: {ADDRESS: delete_first}       # optional
       unmanaged: [ADDRESS, ...]                    # optional: exactly the unmanaged objects
-      warnings: ["text in a warning", ...]         # optional
+      warnings: ["text in a warning", ...]         # optional; [] means none at all
       error: "text of the PlanError"               # instead of the above: the plan is refused
 
 Other suites reuse this: `load_cases()` lists the cases, `materialise()` writes one into a directory and seeds
@@ -127,5 +127,7 @@ def check_plan(case: Case, plan: Plan) -> None:
         assert by_address[address].replace_mode is not None and by_address[address].replace_mode.value == mode
     if "unmanaged" in expect:
         assert [r.address for r in plan.unmanaged] == expect["unmanaged"], f"{case.name}: unmanaged objects"
+    if expect.get("warnings") == []:
+        assert plan.warnings == [], f"{case.name}: unexpected warnings {plan.warnings}"
     for text in expect.get("warnings") or ():
         assert any(text in warning for warning in plan.warnings), f"{case.name}: no warning with {text!r}: {plan.warnings}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from klaviyo_sync.diff import choose_action, compare, diff, normalise_text, values_equal
 from klaviyo_sync.errors import PlanError
@@ -286,3 +288,13 @@ def test_a_clone_must_keep_its_source_editor() -> None:
     source = live(Kind.TEMPLATE, "EN", attrs={"editor_type": "USER_DRAGGABLE"})
     with pytest.raises(PlanError, match="set editor_type: USER_DRAGGABLE"):
         compare(Project(state([clone])), state([source]))
+
+
+@given(lines=st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n")), max_size=8))
+def test_line_endings_and_trailing_blanks_never_make_a_change(lines: list[str]) -> None:
+    """Whatever the content, the same lines with CRLF endings and trailing blanks compare equal, and only them."""
+    written = "\r\n".join(line + " \t" for line in lines) + "\r\n\r\n"
+    stored = "\n".join(lines)
+    assert values_equal("html", written, stored)
+    assert normalise_text(normalise_text(written)) == normalise_text(written)
+    assert not values_equal("html", written, stored + "<!-- changed -->")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib import resources
 
 import jsonschema
@@ -193,6 +194,9 @@ def test_klaviyo_limits_are_checked_at_plan_time() -> None:
     groups = Project(state(desired(Kind.TAG_GROUP, f"G{i:02d}") for i in range(50)))
     with pytest.raises(PlanError, match="leave 51 tag groups"):
         build_plan(groups, state([default_group()]))
+    full = state([default_group(), *(live(Kind.TAG, "Default", f"T{i:03d}") for i in range(499))])
+    with pytest.raises(PlanError, match="leave 501 tags"):
+        build_plan(Project(state([desired(Kind.TAG_GROUP, "G"), desired(Kind.TAG, "G", "A"), desired(Kind.TAG, "G", "B")])), full)
     many_tags = [desired(Kind.TAG_GROUP, "G")] + [desired(Kind.TAG, "G", f"T{i:03d}") for i in range(101)]
     links = [desired(Kind.LIST, "L")] + [desired(Kind.LIST_TAG, "L", "G", f"T{i:03d}") for i in range(101)]
     with pytest.raises(PlanError, match='list "L" would have 101 tags'):
@@ -227,3 +231,43 @@ def test_no_changes_plan_is_empty() -> None:
     plan = build_plan(project, account)
     assert plan.empty and plan.counts() == {"create": 0, "update": 0, "delete": 0}
     assert all(change.action is not Action.DELETE for change in plan.changes)
+
+
+def test_a_clone_runs_after_every_change_of_its_source() -> None:
+    """A clone copies its source as it is then: an update or rename of the source must come first."""
+    account = state([live(Kind.TEMPLATE, "Z source", attrs={"html": "<p>old</p>"}), live(Kind.TEMPLATE, "Old name")])
+    project = Project(
+        state(
+            [
+                desired(Kind.TEMPLATE, "Z source", attrs={"html": "<p>new</p>"}),
+                desired(Kind.TEMPLATE, "A copy", clone_from="Z source"),
+                desired(Kind.TEMPLATE, "Y renamed", renamed_from=("Old name",)),
+                desired(Kind.TEMPLATE, "B copy", clone_from="Y renamed"),
+            ]
+        )
+    )
+    assert steps(build_plan(project, account)) == [
+        ("rename", 'template["Y renamed"]'),
+        ("update", 'template["Z source"]'),
+        ("clone", 'template["A copy"]'),
+        ("clone", 'template["B copy"]'),
+    ]
+
+
+def test_list_creations_left_today_count_the_lists_created_in_the_last_day() -> None:
+    now = datetime(2026, 7, 20, 12, 0, tzinfo=UTC)
+    recent = [live(Kind.LIST, f"Recent {i:03d}", attrs={"created": "2026-07-20T01:00:00+00:00"}) for i in range(140)]
+    older = [live(Kind.LIST, f"Older {i:03d}", attrs={"created": "2026-07-19T11:59:59+00:00"}) for i in range(50)]
+    account = state([*recent, *older])
+    declared = [desired(Kind.LIST, r.name) for r in recent + older]
+
+    def plan_with(new: int) -> Plan:
+        lists = declared + [desired(Kind.LIST, f"New {i:03d}") for i in range(new)]
+        return build_plan(Project(state(lists)), account, now=now)
+
+    assert plan_with(10).counts()["create"] == 10  # 140 created today + 10 = the cap
+    with pytest.raises(PlanError) as caught:
+        plan_with(11)
+    message = str(caught.value)
+    assert "creates 11 lists, but only 10 of Klaviyo's 150 list creations a day are left" in message
+    assert "140 lists in the account were created in the last 24 hours" in message and "--target list:NAME" in message

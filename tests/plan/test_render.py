@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -185,3 +186,55 @@ def test_renderers_accept_the_json_form_of_a_saved_plan() -> None:
     data = plan_to_json(rich_plan())
     assert render_text(data) == render_text(rich_plan())
     assert render_markdown(json.loads(json.dumps(data))) == render_markdown(rich_plan())
+
+
+def test_markdown_shows_names_as_typed_without_markup_or_mentions() -> None:
+    name = "[Click](https://evil.example) *now* @team | `x`"
+    account = state([live(Kind.TEMPLATE, "Old", id="TmOld1", attrs={"html": "a"})])
+    project = Project(state([declared(Kind.TEMPLATE, name, line=1, attrs={"html": "a"}, renamed_from=("Old",))]))
+    markdown = render_markdown(build_plan(project, account))
+    [row] = [line for line in markdown.splitlines() if line.startswith("| `~` |")]
+    cells = re.split(r"(?<!\\)\|", row)[1:-1]
+    assert len(cells) == 6  # the pipe in the name does not split the row
+    assert cells[2].strip() == '``template["[Click](https://evil.example) *now* @team \\| `x`"]``'
+    assert 'found under its earlier name "Old"' in cells[5]
+    rename = render_markdown(
+        build_plan(
+            Project(state([declared(Kind.LIST, "B", line=1, renamed_from=(name,))])), state([live(Kind.LIST, name, id="LsOld1")])
+        )
+    )
+    assert '"\\[Click\\](https://evil.example) \\*now\\* @team \\| \\`x\\`"' in rename
+
+
+def test_markdown_fits_in_characters_and_in_bytes_whatever_the_script() -> None:
+    old = "\n".join(f"<p>🎉 Soldes d'été ✨ {i} — 日本語のテキスト</p>" for i in range(3_000))
+    account = state(live(Kind.TEMPLATE, f"T{i}", id=f"Tm{i:04d}", attrs={"html": old}) for i in range(5))
+    project = Project(
+        state(
+            declared(
+                Kind.TEMPLATE, f"T{i}", line=i + 1, attrs={"html": old.replace("🎉 Soldes d'été ✨ 1", "🔥 Soldes d'été ✨ 1")}
+            )
+            for i in range(5)
+        ),
+        thresholds=Thresholds(min_existing=100),
+    )
+    markdown = render_markdown(build_plan(project, account))
+    assert "🔥" in markdown and "cut to fit the comment" in markdown
+    assert len(markdown) < COMMENT_LIMIT and len(markdown.encode("utf-8")) < 262_144
+
+
+def test_minified_html_diff_shows_where_the_line_changed() -> None:
+    """One 60 KB line: the removed and added lines are cut to the same window around the change."""
+    old = "".join(f"<td class=c{i}>cell {i}</td>" for i in range(2_500))
+    new = old.replace("<td class=c1800>cell 1800</td>", "<td class=c1800>CHANGED</td>")
+    account = state([live(Kind.TEMPLATE, "Minified", id="TmMin1", attrs={"html": old})])
+    project = Project(state([declared(Kind.TEMPLATE, "Minified", line=1, attrs={"html": new})]))
+    plan = build_plan(project, account)
+    window = old.index("cell 1800") - 500 // 4  # the first differing character, a quarter of the width in
+    for output in (render_text(plan), render_markdown(plan)):
+        [removed] = [line.strip() for line in output.splitlines() if line.strip().startswith("-(")]
+        [added] = [line.strip() for line in output.splitlines() if line.strip().startswith("+(")]
+        assert "cell 1800</td>" in removed and "CHANGED</td>" in added
+        assert removed.startswith(f"-({window:,} characters before) …") and added.startswith(f"+({window:,} characters")
+        assert added.endswith(f"… ({len(new) - window - 500:,} more characters)")
+        assert max(len(removed), len(added)) < 600
