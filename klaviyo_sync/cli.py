@@ -1,8 +1,8 @@
 """The `klaviyo-sync` command: a thin click group whose subcommands live in `klaviyo_sync.commands`.
 
 Subcommands are imported only when invoked, so `klaviyo-sync --help` starts fast. Domain errors
-(`KlaviyoSyncError`) become a message and exit code 1 here, at the edge; nothing else prints tracebacks
-for expected failures.
+(`KlaviyoSyncError`) and usage errors become a message and exit code 1 here, at the edge; nothing else
+prints tracebacks for expected failures. Exit code 2 is kept for "changes present" (`--detailed-exitcode`).
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except KlaviyoSyncError as exc:
             raise UserError(str(exc)) from None
+        except click.UsageError as exc:
+            # Exit code 2 means "changes present" under `plan --detailed-exitcode`; a mistyped option is an error.
+            exc.exit_code = 1
+            raise
 
 
 class UserError(click.ClickException):

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from klaviyo_sync.errors import ConfigError
-from klaviyo_sync.manifest.yamlfile import _CoreSchemaLoader
+from klaviyo_sync.manifest.yamlfile import CoreSchemaLoader
 from klaviyo_sync.resources import Kind, Resource, State
 
 # The kinds a user can select, by the names the manifest format uses for them.
@@ -270,7 +270,7 @@ class _Dumper(yaml.SafeDumper):
 # The dumper quotes a string when a YAML 1.1 reader would type it; manifests are read with the YAML 1.2 core
 # schema, which types some strings 1.1 does not (`1e3`, `0o17`). Knowing both schemas, it quotes those too, so a
 # live name always reads back as the same text.
-for _first, _resolvers in _CoreSchemaLoader.yaml_implicit_resolvers.items():
+for _first, _resolvers in CoreSchemaLoader.yaml_implicit_resolvers.items():
     for _tag, _pattern in _resolvers:
         _Dumper.add_implicit_resolver(_tag, _pattern, [_first])
 

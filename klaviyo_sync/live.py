@@ -1,8 +1,13 @@
 """Reading an account into the shared model, with the fewest requests the API allows.
 
 One paginated collection walk per kind, the four at once: tag groups, tags (`include=tag-group`), lists
-(`include=tags`, which also yields every list↔tag link) and templates. Nothing is fetched per object, except the
-`definition` of drag-and-drop (SYSTEM_DRAGGABLE) templates, which Klaviyo does not reliably serve in bulk.
+(`include=tags`, which also yields every list↔tag link) and templates. Large template and list collections are
+walked in concurrent slices of their `created` range (`klaviyo_sync.partitions`: how, and what it costs). Nothing
+is fetched per object, except the `definition` of drag-and-drop (SYSTEM_DRAGGABLE) templates, which Klaviyo does
+not reliably serve in bulk.
+
+Template HTML is read for every template: a collection page cannot carry `html` for some objects and not for
+others, and leaving it out would take a second walk or one request per managed template.
 
 The Resources built here are shaped exactly like the manifest loader's, so the diff can compare them directly.
 Each carries its Klaviyo `id` and a `version` (`updated` where Klaviyo has one, else a hash of what was read) so
@@ -13,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Coroutine
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from klaviyo_sync.client import KlaviyoClient, related_id
 from klaviyo_sync.errors import NotFoundError, ServerError
+from klaviyo_sync.partitions import AUTO, Partitioning, Walked, WalkStats, all_or_nothing, walk_collection
 from klaviyo_sync.resources import Kind, Resource, State, content_hash
 
 logger = logging.getLogger("klaviyo_sync.live")
@@ -27,21 +33,40 @@ DRAG_AND_DROP = "SYSTEM_DRAGGABLE"
 
 
 @dataclass
-class _Collection:
-    """The pages of one walk, flattened."""
+class ReadReport:
+    """What a read cost: per collection operation, its walk statistics; `definitions`: per-template fetches."""
 
-    data: list[dict[str, Any]] = field(default_factory=list)
-    included: list[dict[str, Any]] = field(default_factory=list)
+    collections: dict[str, WalkStats] = field(default_factory=dict)
+    definitions: int = 0
+
+    def requests(self) -> dict[str, int]:
+        """Answered requests per operation, as the emulator's `request_counts` names them."""
+        counts = {operation_id: stats.requests for operation_id, stats in self.collections.items()}
+        if self.definitions:
+            counts["get_template"] = self.definitions
+        return counts
 
 
-async def read_live_state(client: KlaviyoClient, *, managed_templates: Collection[str] | None = None) -> State:
-    """The live State of the account. `managed_templates`, when given, limits the per-template `definition`
-    fetches to drag-and-drop templates with those names (the others are outside the plan's scope)."""
-    groups, tags, lists, templates = await _all_or_nothing(
-        _walk(client, "get_tag_groups", {}),
-        _walk(client, "get_tags", {"include": "tag-group"}),
-        _walk(client, "get_lists", {"include": "tags"}),
-        _read_templates(client, managed_templates),
+async def read_live_state(
+    client: KlaviyoClient,
+    *,
+    managed_templates: Collection[str] | None = None,
+    partitioning: Partitioning = AUTO,
+    report: ReadReport | None = None,
+) -> State:
+    """The live State of the account.
+
+    `managed_templates`, when given, limits the per-template `definition` fetches to drag-and-drop templates with
+    those names (the others are outside the plan's scope). `partitioning`: AUTO splits large template and list
+    collections into concurrent walks; SEQUENTIAL always reads with exactly the lower bound of requests.
+    `report`, when given, receives what the read cost.
+    """
+    report = report if report is not None else ReadReport()
+    groups, tags, lists, templates = await all_or_nothing(
+        _walk(client, "get_tag_groups", {}, partitioning, report),
+        _walk(client, "get_tags", {"include": "tag-group"}, partitioning, report),
+        _walk(client, "get_lists", {"include": "tags"}, partitioning, report),
+        _read_templates(client, managed_templates, partitioning, report),
     )
     state = State()
     group_names = _add_tag_groups(state, groups.data, tags.included)
@@ -52,28 +77,14 @@ async def read_live_state(client: KlaviyoClient, *, managed_templates: Collectio
     return state
 
 
-async def _walk(client: KlaviyoClient, operation_id: str, params: dict[str, str]) -> _Collection:
-    collected = _Collection()
-    async for page in client.paginate(operation_id, params):
-        collected.data.extend(page.get("data") or [])
-        collected.included.extend(page.get("included") or [])
-    return collected
-
-
-async def _all_or_nothing(*coroutines: Coroutine[Any, Any, Any]) -> list[Any]:
-    """Run concurrently; on the first failure cancel the rest and raise that failure itself (not a group)."""
-    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in tasks:
-            failure = task.exception() if task in done else None
-            if failure is not None:
-                raise failure
-        return [task.result() for task in tasks]
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+async def _walk(
+    client: KlaviyoClient, operation_id: str, params: dict[str, str], partitioning: Partitioning, report: ReadReport
+) -> Walked:
+    walked = await walk_collection(client, operation_id, params, partitioning)
+    report.collections[operation_id] = walked.stats
+    if walked.stats.duplicates:
+        logger.warning("%s: %d objects were read by two walks; each is kept once", operation_id, walked.stats.duplicates)
+    return walked
 
 
 def _attributes(resource: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +127,7 @@ def _add_tags(state: State, tags: list[dict[str, Any]], group_names: dict[str, s
     return keys
 
 
-def _add_lists(state: State, lists: _Collection, group_names: dict[str, str], tag_keys: dict[str, tuple[str, str]]) -> None:
+def _add_lists(state: State, lists: Walked, group_names: dict[str, str], tag_keys: dict[str, tuple[str, str]]) -> None:
     """Add the lists and, from their included tags, the list↔tag links."""
     tag_keys = dict(tag_keys)
     for tag in lists.included:  # tags created after the tag walk passed them still resolve
@@ -145,13 +156,16 @@ def _add_lists(state: State, lists: _Collection, group_names: dict[str, str], ta
             state.add(Resource(Kind.LIST_TAG, (list_name, *tag_key), {}, id=link_id, version=content_hash(link_id)))
 
 
-async def _read_templates(client: KlaviyoClient, managed: Collection[str] | None) -> list[Resource]:
-    collected = await _walk(client, "get_templates", {})
+async def _read_templates(
+    client: KlaviyoClient, managed: Collection[str] | None, partitioning: Partitioning, report: ReadReport
+) -> list[Resource]:
+    collected = await _walk(client, "get_templates", {}, partitioning, report)
     wanted = [
         item
         for item in collected.data
         if _attributes(item).get("editor_type") == DRAG_AND_DROP and (managed is None or _name(item) in managed)
     ]
+    report.definitions += len(wanted)
     definitions = dict(
         zip([item["id"] for item in wanted], await asyncio.gather(*(_definition(client, item) for item in wanted)), strict=True)
     )

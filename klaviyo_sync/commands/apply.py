@@ -19,8 +19,15 @@ from typing import Any
 
 import click
 
-from klaviyo_sync.commands.common import Connection, ConnectionOptions, connection_options, open_connection
-from klaviyo_sync.commands.plan import _template_names, _use_color
+from klaviyo_sync.commands.common import (
+    Connection,
+    ConnectionOptions,
+    connection_options,
+    managed_template_names,
+    open_connection,
+    parse_var_options,
+    use_color,
+)
 from klaviyo_sync.errors import ApplyError, ConfigError
 from klaviyo_sync.resources import Plan, State
 
@@ -88,10 +95,8 @@ def command(
     connection: ConnectionOptions,
 ) -> None:
     """Make the account match the manifests in PATH (default: the current directory), or apply a saved PLAN.json."""
-    output = Output(json=output_format == "json", color=output_format == "text" and _use_color(no_color))
-    from klaviyo_sync.manifest.variables import parse_assignments
-
-    values = parse_assignments(variables)
+    output = Output(json=output_format == "json", color=output_format == "text" and use_color(no_color))
+    values = parse_var_options(variables)
     saved = path.is_file() and path.suffix.lower() == ".json"
     if saved:
         if targets or force:
@@ -139,7 +144,7 @@ async def _plan(project: Any, conn: Connection, targets: tuple[str, ...], force:
     from klaviyo_sync.plan import build_plan
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        live = await read_live_state(client, managed_templates=_template_names(project.state))
+        live = await read_live_state(client, managed_templates=managed_template_names(project.state))
     return build_plan(project, live, targets=targets, force=force), live
 
 
@@ -167,7 +172,7 @@ async def _apply_saved(plan: Plan, project: Any, conn: Connection, output: Outpu
     from klaviyo_sync.live import read_live_state
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        live = await read_live_state(client, managed_templates=_template_names(project.state))
+        live = await read_live_state(client, managed_templates=managed_template_names(project.state))
     check_staleness(plan, current_hashes=project.file_hashes, live=live)
     output.echo(f"The saved plan is current: {len(plan.changes)} change(s) to apply.")
     if plan.empty:

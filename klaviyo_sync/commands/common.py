@@ -18,7 +18,8 @@ from typing import Any
 
 import click
 
-from klaviyo_sync.errors import ConfigError
+from klaviyo_sync.errors import ConfigError, Problem
+from klaviyo_sync.resources import Kind, State
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 # The key the embedded emulator's account answers to; it is not a secret.
@@ -150,3 +151,35 @@ def open_connection(options: ConnectionOptions) -> Iterator[Connection]:
     options.emulator_state.parent.mkdir(parents=True, exist_ok=True)
     with serve_in_background(state_file=options.emulator_state) as base_url:
         yield Connection(base_url=base_url, api_key=EMULATOR_API_KEY)
+
+
+def parse_var_options(values: tuple[str, ...]) -> dict[str, str]:
+    """`--var NAME=VALUE` options as a mapping; a malformed one is a usage error (exit 2), like any bad option."""
+    from klaviyo_sync.manifest.variables import parse_assignments
+
+    try:
+        return parse_assignments(values)
+    except ConfigError as exc:
+        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="--var") from None
+
+
+def use_color(no_color: bool) -> bool:
+    """Colour only on a terminal, and never with --no-color or NO_COLOR set (https://no-color.org)."""
+    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def managed_template_names(desired: State) -> set[str]:
+    """Templates whose drag-and-drop definition the plan may compare: declared ones, under any earlier name."""
+    names: set[str] = set()
+    for template in desired.of_kind(Kind.TEMPLATE):
+        names.add(template.name)
+        names.update(template.renamed_from)
+    return names
+
+
+def problem_from_cwd(project_root: Path, problem: Problem) -> Problem:
+    """Name a problem's project-relative file from where the command runs, so terminals and editors can open it."""
+    absolute = project_root / problem.file
+    cwd = Path.cwd().resolve()
+    shown = absolute.relative_to(cwd).as_posix() if absolute.is_relative_to(cwd) else absolute.as_posix()
+    return Problem(shown, problem.line, problem.column, problem.message, problem.hint)

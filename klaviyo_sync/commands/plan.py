@@ -5,15 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-from klaviyo_sync.commands.common import Connection, ConnectionOptions, connection_options, open_connection
-from klaviyo_sync.errors import ConfigError, PlanError, Problem
-from klaviyo_sync.resources import Kind, State
+from klaviyo_sync.commands.common import (
+    Connection,
+    ConnectionOptions,
+    connection_options,
+    managed_template_names,
+    open_connection,
+    parse_var_options,
+    problem_from_cwd,
+    use_color,
+)
+from klaviyo_sync.errors import ConfigError, PlanError
+from klaviyo_sync.resources import State
 
 EXIT_CHANGES = 2
 
@@ -70,22 +78,21 @@ def command(
     under `prune`, and a plan over the safety thresholds is refused unless --force.
     """
     from klaviyo_sync.manifest import load_project
-    from klaviyo_sync.manifest.variables import parse_assignments
     from klaviyo_sync.plan import build_plan, plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
-    project = load_project(path, parse_assignments(variables))
+    project = load_project(path, parse_var_options(variables))
     with open_connection(connection) as conn:
-        live = asyncio.run(_read_live(conn, _template_names(project.state)))
+        live = asyncio.run(_read_live(conn, managed_template_names(project.state)))
     try:
         plan = build_plan(project, live, targets=targets, force=force)
     except PlanError as exc:
-        raise PlanError(exc.message, [_from_cwd(project.root, problem) for problem in exc.problems]) from None
+        raise PlanError(exc.message, [problem_from_cwd(project.root, problem) for problem in exc.problems]) from None
     data = plan_to_json(plan)
     if out is not None:
         _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     if output_format == "text":
-        output = render_text(data, color=_use_color(no_color), verbose=connection.verbose > 0)
+        output = render_text(data, color=use_color(no_color), verbose=connection.verbose > 0)
     else:
         output = RENDERERS[output_format](data)
     click.echo(output, nl=False)
@@ -101,25 +108,6 @@ async def _read_live(conn: Connection, managed_templates: set[str]) -> State:
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
         return await read_live_state(client, managed_templates=managed_templates)
-
-
-def _template_names(desired: State) -> set[str]:
-    """Templates whose drag-and-drop definition the plan may compare: declared ones, under any earlier name."""
-    names: set[str] = set()
-    for template in desired.of_kind(Kind.TEMPLATE):
-        names.add(template.name)
-        names.update(template.renamed_from)
-    return names
-
-
-def _from_cwd(root: Path, problem: Problem) -> Problem:
-    """Name the manifest relative to where the command runs, so terminals and editors can open it."""
-    path = os.path.relpath(root / problem.file, Path.cwd()) if not Path(problem.file).is_absolute() else problem.file
-    return Problem(Path(path).as_posix(), problem.line, problem.column, problem.message, problem.hint)
-
-
-def _use_color(no_color: bool) -> bool:
-    return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -7,25 +7,9 @@ from pathlib import Path
 
 import click
 
-from klaviyo_sync.errors import ConfigError, ManifestError, Problem
-from klaviyo_sync.manifest.variables import parse_assignments
+from klaviyo_sync.commands.common import parse_var_options, problem_from_cwd
+from klaviyo_sync.errors import ManifestError, Problem
 from klaviyo_sync.resources import Kind
-
-
-def _parse_vars(values: tuple[str, ...]) -> dict[str, str]:
-    try:
-        return parse_assignments(values)
-    except ConfigError as exc:
-        raise click.BadParameter(f"{exc.message} ({exc.hint})", param_hint="--var") from None
-
-
-def _display_path(project_root: Path, problem: Problem) -> str:
-    """Problems name project-relative files; show them relative to where the command runs, for clickable paths."""
-    absolute = project_root / problem.file
-    cwd = Path.cwd().resolve()
-    if absolute.is_relative_to(cwd):
-        return absolute.relative_to(cwd).as_posix()
-    return absolute.as_posix()
 
 
 def _github_escape(text: str, *, in_property: bool = False) -> str:
@@ -58,7 +42,7 @@ def command(path: Path, variables: tuple[str, ...], output_format: str) -> None:
     """
     from klaviyo_sync.manifest import find_root_file, load_project
 
-    cli_vars = _parse_vars(variables)
+    cli_vars = parse_var_options(variables)
     try:
         root_file = find_root_file(path)
     except ManifestError as exc:
@@ -85,9 +69,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _report(problems: list[Problem], output_format: str, *, project_root: Path | None) -> None:
-    shown = [
-        Problem(_display_path(project_root, p) if project_root else p.file, p.line, p.column, p.message, p.hint) for p in problems
-    ]
+    shown = [problem_from_cwd(project_root, p) if project_root else p for p in problems]
     if output_format == "json":
         click.echo(json.dumps([p.to_json() for p in shown], indent=2, ensure_ascii=False))
         return

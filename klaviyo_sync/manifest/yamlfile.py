@@ -38,7 +38,7 @@ SEQ = "tag:yaml.org,2002:seq"
 MERGE = "tag:yaml.org,2002:merge"
 
 
-class _CoreSchemaLoader(yaml.SafeLoader):
+class CoreSchemaLoader(yaml.SafeLoader):
     """SafeLoader whose implicit typing is the YAML 1.2 core schema (plus `<<` merge keys)."""
 
     yaml_implicit_resolvers: ClassVar[dict[str, list[tuple[str, re.Pattern[str]]]]] = {}
@@ -54,8 +54,8 @@ for _tag, _pattern, _first in (
     ),
     (MERGE, r"^<<$", "<"),
 ):
-    _CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
-_CoreSchemaLoader.add_implicit_resolver(NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""])
+    CoreSchemaLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+CoreSchemaLoader.add_implicit_resolver(NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""])
 
 
 @dataclass
@@ -236,9 +236,9 @@ def decode_utf8(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
 
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one YAML document. Returns the document (None when it could not be read) and every problem found."""
-    loader: _CoreSchemaLoader | None = None
+    loader: CoreSchemaLoader | None = None
     try:
-        loader = _CoreSchemaLoader(text)
+        loader = CoreSchemaLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

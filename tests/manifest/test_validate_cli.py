@@ -102,10 +102,10 @@ def test_environment_supplies_a_variable() -> None:
 
 def test_malformed_var_is_a_usage_error() -> None:
     result = run_cli(["validate", str(CASES / "missing_variable"), "--var", "REGION_NAME"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "Invalid value for --var: --var 'REGION_NAME' is not NAME=VALUE (e.g. --var ENV=production)" in result.output
     result = run_cli(["validate", str(CASES / "missing_variable"), "--var", "REGION-NAME=s3cret"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "--var 'REGION-NAME' is not a variable name (names are letters, digits and _, e.g. ENV)" in result.output
     assert "s3cret" not in result.output
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from klaviyo_sync.commands import plan as plan_command
+from klaviyo_sync.commands.common import use_color
 from klaviyo_sync.plan import plan_from_json
 from tests.plan.scenarios import load_cases, materialise
 from tests.support.canary import CANARY_KEY
@@ -126,13 +126,13 @@ def test_unwritable_out_is_a_clear_error(tmp_path: Path, emulator_server: Served
 def test_colour_follows_the_terminal_and_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert plan_command._use_color(no_color=False)
-    assert not plan_command._use_color(no_color=True)
+    assert use_color(no_color=False)
+    assert not use_color(no_color=True)
     monkeypatch.setenv("NO_COLOR", "1")
-    assert not plan_command._use_color(no_color=False)
+    assert not use_color(no_color=False)
     monkeypatch.setattr("sys.stdout.isatty", lambda: False)
     monkeypatch.delenv("NO_COLOR")
-    assert not plan_command._use_color(no_color=False)
+    assert not use_color(no_color=False)
 
 
 def test_help_reads_well() -> None:
