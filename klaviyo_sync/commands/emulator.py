@@ -79,7 +79,8 @@ def _read_seed(path: Path) -> dict[str, Any]:
     default="off",
     show_default=True,
     metavar="on|off|SCALE",
-    help="Klaviyo's per-endpoint limits: on, off, or a time scale (0.01 runs 60 s windows in 0.6 s).",
+    help="Klaviyo's per-endpoint limits: on, off, or a time scale (0.01 runs 60 s windows in 0.6 s). "
+    "Even when off, an account can create at most 150 lists per UTC day, as in Klaviyo.",
 )
 @click.option(
     "--faults",

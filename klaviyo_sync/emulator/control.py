@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def handle_control(emulator: Emulator, request: EmuRequest) -> EmuResponse:
-    from klaviyo_sync.emulator.core import KEY_PREFIX, EmuResponse
+    from klaviyo_sync.emulator.core import KEY_PREFIX, EmuResponse, parse_json_body
 
     route = request.path.removeprefix("/__emulator").strip("/")
     header = request.headers.get("authorization", "")
@@ -36,10 +36,7 @@ def handle_control(emulator: Emulator, request: EmuRequest) -> EmuResponse:
         if (request.method, route) == ("POST", "seed"):
             if api_key is None or not api_key.startswith("pk_"):
                 raise EmulatorError(401, "not_authenticated", "Seeding needs 'Authorization: Klaviyo-API-Key pk_...'.")
-            try:
-                data = json.loads(request.body or b"{}")
-            except json.JSONDecodeError as exc:
-                raise invalid(f"The seed body is not valid JSON: {exc}.", pointer="/") from None
+            data = parse_json_body(request.body or b"{}")
             if not isinstance(data, dict):
                 raise invalid("The seed body must be a JSON object.", pointer="/")
             return _json(201, {"ids": emulator.seed(api_key, data)})

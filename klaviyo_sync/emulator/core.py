@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -43,7 +44,10 @@ CDN_400_PAGE = (
 
 @dataclass
 class EmulatorConfig:
-    """How the emulator behaves. `rate_limits`: None = off, 1.0 = real windows, 0.01 = windows 100x shorter."""
+    """How the emulator behaves. `rate_limits`: None = off, 1.0 = real windows, 0.01 = windows 100x shorter.
+
+    With rate limits off, create_list's 150 a day still holds, counted per real UTC day of `clock`.
+    """
 
     rate_limits: float | None = None
     latency_ms: float = 0
@@ -247,7 +251,7 @@ class Emulator:
             links = Links(request.base_url, trailing_slash=self.config.quirks)
             path = request.path[:-1] if request.path.endswith("/") else request.path
             acct = self.store.account(api_key)
-            ctx = Context(self.store, acct, query, path, path_id, body, links, self.config.quirks)
+            ctx = Context(self.store, acct, query, path, path_id, body, links, self.config.quirks, self.limiter is None)
             status, document = HANDLERS[op_id](ctx)
         except EmulatorError as error:
             response = self.error_response(error, op_id)
@@ -313,16 +317,15 @@ class Emulator:
             )
         if request.headers.get("content-encoding", "identity").lower() not in ("identity", ""):
             raise EmulatorError(415, "unsupported_media_type", "Compressed request bodies are not supported.", pointer="/data")
-        try:
-            return json.loads(request.body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise invalid(f"The request body is not valid JSON: {exc}.", pointer="/") from None
+        return parse_json_body(request.body)
 
     # -- answers ----------------------------------------------------------------------------------
 
     def error_response(self, error: EmulatorError, op_id: str | None = None) -> EmuResponse:
         body = json.dumps(error_document(error, integer_status=self.config.quirks)).encode("utf-8")
         headers = {"Content-Type": JSON_API, **error.headers}
+        if self.config.quirks:
+            headers.pop("Retry-After", None)  # real 429s have been seen without it
         return EmuResponse(error.status, headers, body, op_id)
 
     def _throttled(self, op_id: str, wait: float, *, scaled: bool) -> EmuResponse:
@@ -352,6 +355,33 @@ class Emulator:
         return handle_control(self, request)
 
 
+def parse_json_body(body: bytes) -> Any:
+    """A request body as JSON, or a 400: bad UTF-8, bad JSON, nesting too deep, numbers too long, lone surrogates."""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise invalid(f"The request body is not valid UTF-8: {exc.reason} at byte {exc.start}.", pointer="/") from None
+    except json.JSONDecodeError as exc:
+        raise invalid(f"The request body is not valid JSON: {exc}.", pointer="/") from None
+    except RecursionError:
+        raise invalid("The request body is nested too deeply.", pointer="/") from None
+    except ValueError as exc:  # e.g. an integer literal with thousands of digits
+        raise invalid(f"The request body is not acceptable JSON: {exc}.", pointer="/") from None
+    # "\ud800" is valid JSON but no character: stored, it would poison every later answer.
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending += item.keys()
+            pending += item.values()
+        elif isinstance(item, list):
+            pending += item
+        elif isinstance(item, str) and _LONE_SURROGATE.search(item):
+            raise invalid("The request body contains an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF).", pointer="/")
+    return document
+
+
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _BODY_OPERATIONS = frozenset(
     op_id for op_id in HANDLERS if operation(op_id).method in ("POST", "PATCH") or op_id == "remove_tag_from_lists"
 )

@@ -32,6 +32,7 @@ class Context:
     body: Any
     links: Links
     quirks: bool
+    daily_list_cap: bool = True  # False while the rate limiter applies create_list's daily window itself
 
     @property
     def serializer(self) -> Serializer:
@@ -134,7 +135,7 @@ def get_list(ctx: Context) -> Result:
 
 def create_list(ctx: Context) -> Result:
     attrs = bodies.attributes(bodies.resource(ctx.body, "list"), bodies.LIST_CREATE)
-    record = ctx.store.create_list(ctx.acct, attrs["name"], attrs.get("opt_in_process"))
+    record = ctx.store.create_list(ctx.acct, attrs["name"], attrs.get("opt_in_process"), daily_cap=ctx.daily_list_cap)
     return 201, ctx.document(ctx.serializer.list(record))
 
 

@@ -106,7 +106,7 @@ def _page_size(value: str, spec: dict[str, Any]) -> int:
 
 _TOKEN = re.compile(
     r"""\s*(?:
-      (?P<datetime>\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+\- ]\d{2}:?\d{2})?)?)
+      (?P<datetime>\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[Zz]|[+\- ]\d{2}:?\d{2})?)?)
     | (?P<number>-?\d+(?:\.\d+)?)
     | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
     | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
@@ -218,6 +218,7 @@ class _Parser:
 
 
 def _parse_datetime(text: str) -> datetime | None:
+    text = text.upper()  # RFC 3339 allows a lower-case 't' and 'z'
     cleaned = text.replace(" ", "T", 1) if re.match(r"\d{4}-\d{2}-\d{2} \d", text) else text
     # A '+' in an offset arrives as a space when the client did not percent-encode it.
     cleaned = re.sub(r" (\d{2}:?\d{2})$", r"+\1", cleaned).replace("Z", "+00:00")
@@ -311,10 +312,16 @@ def encode_cursor(sort: str, key: list[Any], direction: str) -> str:
 def decode_cursor(text: str) -> dict[str, Any]:
     try:
         data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8"))
-        if not (isinstance(data, dict) and isinstance(data.get("k"), list) and data.get("d") in ("next", "prev")):
+        if not (isinstance(data, dict) and isinstance(data.get("s"), str) and data.get("d") in ("next", "prev")):
+            raise ValueError
+        key = data.get("k")
+        # A keyset mark: (sort value, id). Checked here so a forged cursor is a 400, never a failed comparison.
+        if not (isinstance(key, list) and len(key) == 2 and isinstance(key[1], str)):
+            raise ValueError
+        if key[0] is not None and (isinstance(key[0], bool) or not isinstance(key[0], int | str)):
             raise ValueError
         return data
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, RecursionError, binascii.Error, UnicodeDecodeError):
         raise invalid(
             "page[cursor] is not a cursor this endpoint issued; follow links.next as given.", parameter="page[cursor]"
         ) from None
@@ -341,6 +348,8 @@ def paginate(records: list[dict[str, Any]], query: Query) -> Page:
     cursor = query.cursor
     if cursor is not None and cursor.get("s") != sort:
         raise invalid("page[cursor] belongs to a different sort order; follow links.next as given.", parameter="page[cursor]")
+    if cursor is not None and cursor["k"][0] is not None and not isinstance(cursor["k"][0], int if sort == "seq" else str):
+        raise invalid("page[cursor] is not a cursor this endpoint issued; follow links.next as given.", parameter="page[cursor]")
 
     def after(record: dict[str, Any], mark: list[Any]) -> bool:
         mine = (_sortable(key(record)[0]), key(record)[1])

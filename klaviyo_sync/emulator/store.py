@@ -8,7 +8,7 @@ Rules enforced here (see the fidelity checklist in the project's Klaviyo API not
 - a tag cannot move between groups; a group's `exclusive` and `default` cannot change;
 - the default group cannot be deleted; deleting a group deletes its tags and their links;
 - deleting a tag or a list removes its links;
-- caps: 1,000 templates, 500 tags, 50 tag groups, 100 tags per list;
+- caps: 1,000 templates, 500 tags, 50 tag groups, 100 tags per list, 150 list creations per UTC day (429);
 - `editor_type` never changes; SYSTEM_DRAGGABLE takes `definition`, never `html` or `amp`;
 - tag names are unique within a group and group names within an account (409); templates and lists may share names;
 - an exclusive group links at most one of its tags to a given list (400).
@@ -24,15 +24,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from klaviyo_sync.emulator.errors import EmulatorError, conflict, invalid, not_found
+from klaviyo_sync.emulator.ratelimit import retry_after_header, throttled_detail
 
 TEMPLATE_CAP = 1000
 TAG_CAP = 500
 TAG_GROUP_CAP = 50
 TAGS_PER_LIST_CAP = 100
+LIST_CREATIONS_PER_DAY = 150  # create_list's daily limit; the rate limiter applies it (scaled) when it is on
 DEFAULT_GROUP_NAME = "Default"
 DEFAULT_OPT_IN = "double_opt_in"
 EDITOR_TYPES = ("CODE", "USER_DRAGGABLE", "SYSTEM_DRAGGABLE")
@@ -85,6 +87,8 @@ class Account:
         self.templates: dict[str, dict[str, Any]] = dict(data.get("templates", {}))
         self.links: set[tuple[str, str]] = {(link[0], link[1]) for link in data.get("links", [])}
         self.seq: int = int(data.get("seq", 0))
+        # Lists created through the API on one UTC day: {"day": "YYYY-MM-DD", "count": n}.
+        self.list_creations: dict[str, Any] = dict(data.get("list_creations", {}))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +98,7 @@ class Account:
             "templates": self.templates,
             "links": sorted([list(link) for link in self.links]),
             "seq": self.seq,
+            "list_creations": self.list_creations,
         }
 
     def next_seq(self) -> int:
@@ -273,7 +278,10 @@ class Store:
             raise not_found("list", list_id)
         return item
 
-    def create_list(self, acct: Account, name: str, opt_in_process: str | None) -> dict[str, Any]:
+    def create_list(self, acct: Account, name: str, opt_in_process: str | None, *, daily_cap: bool = False) -> dict[str, Any]:
+        """`daily_cap`: count this creation against the 150 a day (API calls; seeding is not a creation today)."""
+        if daily_cap:
+            self._count_list_creation(acct)
         now = self.now()
         item = {
             "id": self.ids.short(),
@@ -285,6 +293,19 @@ class Store:
         }
         acct.lists[item["id"]] = item
         return item
+
+    def _count_list_creation(self, acct: Account) -> None:
+        moment = datetime.fromtimestamp(self.clock(), UTC)
+        day = moment.strftime("%Y-%m-%d")
+        if acct.list_creations.get("day") != day:
+            acct.list_creations = {"day": day, "count": 0}
+        if acct.list_creations["count"] >= LIST_CREATIONS_PER_DAY:
+            midnight = datetime.combine(moment.date() + timedelta(days=1), datetime.min.time(), UTC)
+            wait = (midnight - moment).total_seconds()
+            error = EmulatorError(429, "throttled", throttled_detail(wait, scaled=False), pointer="/data/")
+            error.headers["Retry-After"] = retry_after_header(wait)
+            raise error
+        acct.list_creations["count"] += 1
 
     def update_list(self, acct: Account, list_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
         item = self.get_list(acct, list_id)

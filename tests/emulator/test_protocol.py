@@ -207,3 +207,24 @@ def test_control_routes(emulator: Emulator, api_key: str) -> None:
         assert http.get("/__emulator/state").json()["accounts"] == {}
         assert http.get("/__emulator/requests").json()["total"] == 0
     assert emulator.request_log == []
+
+
+@pytest.mark.invalid_requests
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"data": {"type": "list", "attributes": {"name": ' + b"1" * 5000 + b"}}}", "not acceptable JSON"),
+        (b'{"data": {"type": "list", "attributes": {"name": "\\ud800"}}}', "unpaired UTF-16 surrogate"),
+        (b'{"data": {"type": "list", "attributes": {"\\udfff": "x"}}}', "unpaired UTF-16 surrogate"),
+    ],
+)
+def test_hostile_json_is_400_and_stores_nothing(emulator: Emulator, api_key: str, body: bytes, detail: str) -> None:
+    with client(emulator, api_key) as http:
+        response = http.post("/api/lists", content=body)
+        assert response.status_code == 400, response.text
+        problem = error(response)
+        assert problem["code"] == "invalid" and detail in problem["detail"] and problem["source"] == {"pointer": "/"}
+        assert http.get("/api/lists").json()["data"] == []
+        seeded = http.post("/__emulator/seed", content=body)
+        assert seeded.status_code == 400 and detail in error(seeded)["detail"]

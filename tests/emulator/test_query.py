@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from klaviyo_sync.api_spec import operation
@@ -113,6 +116,11 @@ def test_cursors_stay_exact_while_objects_are_created_and_deleted(emulator: Emul
         ("/api/templates", {"page[cursor]": "not-a-cursor"}, "page[cursor]"),
         ("/api/templates", {"colour": "red"}, "colour"),
         ("/api/tag-groups", {"include": "tags"}, "include"),
+        ("/api/lists", {"additional-fields[list]": "profile_count"}, "additional-fields[list]"),  # get_list only
+        ("/api/tags", {"fields[list]": "name"}, "fields[list]"),
+        ("/api/lists", {"filter": "less-than(created,2024-01-01T00:00:00Z)"}, "filter"),  # lists: greater-than only
+        ("/api/lists", {"sort": "opt_in_process"}, "sort"),
+        ("/api/tags", {"sort": "created"}, "sort"),
     ],
 )
 def test_disallowed_query_parameters_are_400_with_source_parameter(
@@ -243,3 +251,53 @@ def test_sparse_fieldsets_trim_attributes_only(emulator: Emulator, api_key: str)
         tag = create_tag(http, "t")
         trimmed = http.get(f"/api/tags/{tag}", params={"fields[tag]": "id"}).json()["data"]
         assert trimmed["attributes"] == {} and "tag-group" in trimmed["relationships"]
+
+
+def forged_cursor(payload: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.invalid_requests
+@pytest.mark.parametrize(
+    ("sort", "payload"),
+    [
+        (None, {"s": "seq", "k": [1], "d": "next"}),
+        (None, {"s": "seq", "k": ["a", "b"], "d": "next"}),
+        (None, {"s": "seq", "k": [{"x": 1}, "b"], "d": "next"}),
+        (None, {"s": "seq", "k": [1, 2], "d": "next"}),
+        ("name", {"s": "name", "k": [5, "b"], "d": "prev"}),
+        ("created", {"s": "created", "k": [True, "b"], "d": "next"}),
+        ("created", {"s": 7, "k": ["x", "b"], "d": "next"}),
+        (None, [[[[[]]]]]),
+    ],
+)
+def test_forged_cursors_are_400_never_a_crash(emulator: Emulator, api_key: str, sort: str | None, payload: object) -> None:
+    emulator.seed(api_key, {"templates": [{"name": f"T{i}", "html": "<p/>"} for i in range(12)]})
+    params = {"page[cursor]": forged_cursor(payload), **({"sort": sort} if sort else {})}
+    with client(emulator, api_key) as http:
+        response = http.get("/api/templates", params=params)
+    assert response.status_code == 400
+    assert error(response)["source"] == {"parameter": "page[cursor]"}
+
+
+def test_datetime_filters_accept_every_rfc3339_form(emulator_factory, api_key: str) -> None:
+    now = [1_800_000_000.0]  # 2027-01-15T08:00:00Z
+    emulator = emulator_factory(EmulatorConfig(clock=lambda: now[0]))
+    with client(emulator, api_key) as http:
+        early = create_list(http, "early")
+        now[0] += 10
+        late = create_list(http, "late")
+        for bound in (
+            "2027-01-15T08:00:05Z",
+            "2027-01-15T08:00:05+00:00",
+            "2027-01-15T10:00:05+02:00",
+            "2027-01-15T03:30:05-04:30",
+            "2027-01-15T08:00:00.000001Z",
+            "2027-01-15t08:00:05z",
+        ):
+            response = http.get("/api/lists", params={"filter": f"greater-than(created,{bound})", "sort": "created"})
+            assert response.status_code == 200, (bound, response.text)
+            assert [item["id"] for item in response.json()["data"]] == [late], bound
+        # A '+' the client forgot to percent-encode arrives as a space; it still means +00:00.
+        unencoded = http.get("/api/lists?filter=greater-than(created,2027-01-15T07:59:59+00:00)&sort=-created")
+        assert [item["id"] for item in unencoded.json()["data"]] == [late, early]

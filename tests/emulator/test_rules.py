@@ -431,3 +431,25 @@ def test_render_substitutes_variables_and_stores_nothing(emulator: Emulator, api
         assert attributes["text"] == "Hi "
         assert http.get(f"/api/templates/{template}").json()["data"]["attributes"]["html"] == html
         assert len(http.get("/api/templates").json()["data"]) == 1
+
+
+def test_list_creations_are_capped_at_150_a_utc_day_without_rate_limits(emulator_factory, api_key: str) -> None:
+    now = [1_800_000_000.0 + 15 * 3600]  # 2027-01-15T23:00:00Z: one hour to midnight
+    emulator = emulator_factory(EmulatorConfig(clock=lambda: now[0]))
+    emulator.seed(api_key, {"lists": [{"name": f"old {i}"} for i in range(200)]})  # seeded lists are not created today
+    body = {"data": {"type": "list", "attributes": {"name": "L"}}}
+    with client(emulator, api_key) as http:
+        statuses = [http.post("/api/lists", json=body).status_code for _ in range(150)]
+        assert statuses == [201] * 150
+        refused = http.post("/api/lists", json=body)
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "3600"
+        problem = error(refused)
+        assert (
+            problem["code"] == "throttled" and problem["detail"] == "Request was throttled. Expected available in 3600 seconds."
+        )
+        with client(emulator, "pk_another_account") as other:
+            assert other.post("/api/lists", json=body).status_code == 201  # counted per account
+        now[0] += 3600  # the next UTC day
+        assert http.post("/api/lists", json=body).status_code == 201
+    assert sorted(len(account["lists"]) for account in emulator.dump()["accounts"].values()) == [1, 200 + 151]

@@ -75,39 +75,54 @@ def test_corrupt_state_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_cli_reports_a_bad_fault_spec_without_traceback() -> None:
     result = run_cli(["emulator", "--faults", "create_tag:explode"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "unknown fault kind 'explode'" in result.output and "Traceback" not in result.output
 
 
 def test_cli_reports_a_bad_rate_limit_scale() -> None:
     result = run_cli(["emulator", "--rate-limits", "fast"])
-    assert result.exit_code == 2 and "on, off or a positive number" in result.output
+    assert result.exit_code == 1 and "on, off or a positive number" in result.output
+
+
+def start_cli_emulator(args: list[str], cwd: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """`klaviyo-sync emulator ARGS` in a subprocess; returns it, its base URL and what it printed before listening."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from klaviyo_sync.cli import main; main()", "emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+    lines = []
+    while True:
+        line = process.stdout.readline()
+        if not line:
+            process.wait(timeout=10)
+            raise AssertionError(f"the emulator exited early: {process.stderr.read()}")
+        lines.append(line)
+        if "listening on" in line:
+            return process, line.split("listening on ")[1].split()[0], lines
+
+
+def stop_cli_emulator(process: subprocess.Popen[str], sig: signal.Signals) -> tuple[str, str]:
+    try:
+        process.send_signal(sig)
+        return process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_cli_emulator_serves_seeds_persists_and_stops_on_sigterm(tmp_path: Path, api_key: str) -> None:
     state = tmp_path / "state.json"
     seed = tmp_path / "seed.yaml"
     seed.write_text("tag_groups:\n  - {name: Channel, exclusive: true}\ntags:\n  - {group: Channel, name: Email}\n")
-    command = [sys.executable, "-m", "klaviyo_sync.cli", "emulator", "--port", "0", "--state", str(state), "--seed", str(seed)]
-    command += ["--seed-account", "pk_local_emulator", "--rate-limits", "0.01"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from klaviyo_sync.cli import main; main()", *command[3:]],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    args = ["--state", str(state), "--seed", str(seed), "--seed-account", "pk_local_emulator", "--rate-limits", "0.01"]
+    process, base_url, lines = start_cli_emulator(args, tmp_path)
     try:
-        lines = []
-        while True:
-            line = process.stdout.readline()
-            assert line, f"the emulator exited early: {process.stderr.read()}"
-            lines.append(line)
-            if "listening on" in line:
-                break
-        base_url = line.split("listening on ")[1].split()[0]
         assert base_url.startswith("http://127.0.0.1:")
         assert any("Seeded: 1 tag_groups, 1 tags" in item for item in lines)
         with httpx.Client(base_url=base_url, headers=headers("pk_local_emulator"), timeout=10) as http:
@@ -115,15 +130,30 @@ def test_cli_emulator_serves_seeds_persists_and_stops_on_sigterm(tmp_path: Path,
             assert [t["attributes"]["name"] for t in tags["data"]] == ["Email"]
             assert tags["included"][0]["attributes"] == {"name": "Channel", "exclusive": True, "default": False}
             assert "ratelimit-limit" in http.get("/api/tag-groups").headers
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=20)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        out, err = stop_cli_emulator(process, signal.SIGTERM)
     assert process.returncode == 0, err
     assert "Emulator stopped." in out
     assert "Traceback" not in err
     saved = json.loads(state.read_text())
     (account,) = saved["accounts"].values()
     assert [t["name"] for t in account["tags"].values()] == ["Email"]
+
+
+def test_cli_emulator_quirks_latency_and_faults_then_ctrl_c(tmp_path: Path, api_key: str) -> None:
+    args = ["--quirks", "--latency", "1", "--faults", "get_tags:error=503#1;create_list:drop#1", "--fault-seed", "3"]
+    process, base_url, _ = start_cli_emulator(args, tmp_path)
+    try:
+        with httpx.Client(base_url=base_url, headers=headers(api_key), timeout=10) as http:
+            failed = http.get("/api/tags/")
+            assert failed.status_code == 503 and failed.json()["errors"][0]["status"] == 503  # quirks: integer status
+            document = http.get("/api/tags/").json()
+            assert document["links"]["next"] is None  # quirks: null links
+            with pytest.raises(httpx.RemoteProtocolError):
+                http.post("/api/lists", json={"data": {"type": "list", "attributes": {"name": "Maybe"}}})
+            (created,) = http.get("/api/lists").json()["data"]
+            assert created["attributes"]["name"] == "Maybe" and created["links"]["self"].endswith("/")
+    finally:
+        out, err = stop_cli_emulator(process, signal.SIGINT)
+    assert process.returncode == 0, err
+    assert "Emulator stopped." in out and "Traceback" not in err
