@@ -141,7 +141,8 @@ def _add_lists(state: State, lists: Walked, group_names: dict[str, str], tag_key
             Resource(
                 Kind.LIST,
                 (list_name,),
-                {"opt_in_process": attributes.get("opt_in_process")},
+                # `created` is never compared: it dates the list for the daily list-creation cap.
+                {"opt_in_process": attributes.get("opt_in_process"), "created": attributes.get("created")},
                 id=item["id"],
                 version=attributes.get("updated") or content_hash(attributes),
             )

@@ -68,9 +68,13 @@ def test_resources_have_the_manifest_loaders_shape(make_emulator: MakeEmulator, 
     vip = state.get(Kind.TAG, ("Lifecycle", "VIP"))
     assert vip is not None and dict(vip.attrs) == {} and vip.id and vip.version
     newsletter = state.get(Kind.LIST, ("Newsletter",))
-    assert newsletter is not None and dict(newsletter.attrs) == {"opt_in_process": "double_opt_in"}
+    (account,) = live["accounts"].values()
+    lists_created = {item["name"]: item["created"] for item in account["lists"].values()}
+    assert newsletter is not None
+    assert dict(newsletter.attrs) == {"opt_in_process": "double_opt_in", "created": lists_created["Newsletter"]}
     quiet = state.get(Kind.LIST, ("Quiet",))
-    assert quiet is not None and dict(quiet.attrs) == {"opt_in_process": "single_opt_in"}
+    assert quiet is not None
+    assert dict(quiet.attrs) == {"opt_in_process": "single_opt_in", "created": lists_created["Quiet"]}
     link = state.get(Kind.LIST_TAG, ("Newsletter", "Lifecycle", "VIP"))
     assert link is not None and link.id == f"{newsletter.id}:{vip.id}" and dict(link.attrs) == {}
     assert state.get(Kind.LIST_TAG, ("Newsletter", "Channel", "Email")) is not None
