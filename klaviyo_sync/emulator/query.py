@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -217,6 +218,7 @@ class _Parser:
         raise self.fail(f"unexpected {token.text!r}; quote strings")
 
 
+@functools.lru_cache(maxsize=65536)  # every filtered page compares each record's stored `created` string
 def _parse_datetime(text: str) -> datetime | None:
     text = text.upper()  # RFC 3339 allows a lower-case 't' and 'z'
     cleaned = text.replace(" ", "T", 1) if re.match(r"\d{4}-\d{2}-\d{2} \d", text) else text

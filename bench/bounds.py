@@ -1,0 +1,137 @@
+"""Lower bounds: the fewest read requests, and the wall time latency and the rate limits force.
+
+Wall-time bounds come from a schedule: every request is sent the moment its dependencies and the emulator's fixed
+windows (burst, steady, daily per operation, `scale` times their length, aligned to the start) allow, and takes
+`latency` to answer. Concurrency is unlimited, so only latency, the windows and the dependency order hold it back.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from klaviyo_sync.api_spec import operation
+from klaviyo_sync.resources import Action, Change, Kind
+
+# The read walk of each kind: (operation, page size).
+READ_WALKS = {
+    "templates": ("get_templates", 10),
+    "lists": ("get_lists", 10),
+    "tags": ("get_tags", 50),
+    "tag_groups": ("get_tag_groups", 25),
+}
+
+
+def read_requests(counts: dict[str, int]) -> dict[str, int]:
+    """ceil(n/page) per read walk; an empty collection still takes one request to learn it is empty."""
+    return {op: max(1, math.ceil(counts.get(kind, 0) / page)) for kind, (op, page) in READ_WALKS.items()}
+
+
+@dataclass
+class WindowModel:
+    """The emulator's fixed windows, counted per operation."""
+
+    scale: float
+    used: dict[tuple[str, str, int], int] = field(default_factory=lambda: defaultdict(int))
+
+    def admit(self, operation_id: str, ready: float) -> float:
+        """The earliest moment >= ready a request of this operation fits every window; counts it there."""
+        limits = operation(operation_id).rate_limits
+        start = ready
+        while True:
+            blocked_until = start
+            for limit in limits:
+                length = limit.seconds * self.scale
+                index = math.floor(start / length + 1e-9)
+                if self.used[(operation_id, limit.name, index)] >= limit.count:
+                    blocked_until = max(blocked_until, (index + 1) * length)
+            if blocked_until == start:
+                break
+            start = blocked_until
+        for limit in limits:
+            index = math.floor(start / (limit.seconds * self.scale) + 1e-9)
+            self.used[(operation_id, limit.name, index)] += 1
+        return start
+
+
+def read_time(
+    requests: dict[str, int], latency: float, scale: float, start: float = 0.0, model: WindowModel | None = None
+) -> float:
+    """Each walk's requests sent as soon as the windows allow (as if split into independent partitions); kinds in parallel."""
+    model = model or WindowModel(scale)
+    finish = start
+    for operation_id, count in requests.items():
+        for _ in range(count):
+            finish = max(finish, model.admit(operation_id, start) + latency)
+    return finish
+
+
+# What each change sends (apart from look-ups after a lost answer): the operations, in order.
+def change_operations(change: Change) -> list[str]:
+    kind, action = change.kind, change.action
+    names = {Kind.TAG_GROUP: "tag_group", Kind.TAG: "tag", Kind.LIST: "list", Kind.TEMPLATE: "template"}
+    if kind is Kind.LIST_TAG:
+        return ["tag_lists" if action is Action.LINK else "remove_tag_from_lists"]
+    name = names[kind]
+    if action is Action.CREATE:
+        return [f"create_{name}"]
+    if action is Action.CLONE:
+        return ["clone_template", "update_template"]
+    if action in (Action.UPDATE, Action.RENAME):
+        return [f"update_{name}"]
+    if action is Action.DELETE:
+        return [f"delete_{name}"]
+    if action is Action.REPLACE:
+        return [f"delete_{name}", f"create_{name}"]
+    raise ValueError(f"no request model for {action} of {kind}")
+
+
+@dataclass
+class ApplyBound:
+    seconds: float
+    writes_seconds: float
+    requests: Counter[str]
+
+
+def apply_time(changes: list[Change], latency: float, scale: float, verify_reads: dict[str, int] | None = None) -> ApplyBound:
+    """The apply's writes in the executor's task graph (phases, dependencies, link batches), then the verifying read."""
+    from klaviyo_sync.apply.schedule import build_tasks
+
+    tasks = build_tasks(changes)
+    model = WindowModel(scale)
+    requests: Counter[str] = Counter()
+    operations = [change_operations(task.changes[0]) for task in tasks]
+    for ops in operations:
+        requests.update(ops)
+    dependents: dict[int, list[int]] = defaultdict(list)
+    waiting = {task.index: len(task.deps) for task in tasks}
+    for task in tasks:
+        for dep in task.deps:
+            dependents[dep].append(task.index)
+    finished: dict[int, float] = {}
+    phase_end = 0.0
+    for phase in sorted({task.phase for task in tasks}):
+        members = {task.index for task in tasks if task.phase == phase}
+        queue = [(phase_end, index, 0) for index in members if waiting[index] == 0]
+        heapq.heapify(queue)
+        ready_at: dict[int, float] = {}
+        while queue:
+            ready, index, step = heapq.heappop(queue)
+            done = model.admit(operations[index][step], ready) + latency
+            if step + 1 < len(operations[index]):
+                heapq.heappush(queue, (done, index, step + 1))
+                continue
+            finished[index] = done
+            for later in dependents[index]:
+                waiting[later] -= 1
+                ready_at[later] = max(ready_at.get(later, phase_end), done)
+                if waiting[later] == 0 and later in members:
+                    heapq.heappush(queue, (ready_at[later], later, 0))
+        phase_end = max([phase_end] + [finished[index] for index in members if index in finished])
+    writes = phase_end
+    total = read_time(verify_reads, latency, scale, start=writes, model=model) if verify_reads else writes
+    if verify_reads:
+        requests.update(verify_reads)
+    return ApplyBound(total, writes, requests)

@@ -1,0 +1,215 @@
+"""The whole benchmark run: for each account size, three scenarios, each planned then applied, ours beside the SDK.
+
+Scenarios, in order on the same accounts: `create` (everything from empty), `update` (10 % of the templates get new
+HTML), `noop` (nothing left to do). Each operation runs against a fresh emulator served on loopback and loaded with
+the account as the previous step left it:
+- plan at `--plan-scale` (default 1.0: Klaviyo's real read limits) with `--latency-ms` per request;
+- apply at `--apply-scale` (windows that much shorter) with the latency shrunk by the same factor, so latency and
+  rate limits keep their proportions and the ratio to the bound does not depend on the scale.
+klaviyo-sync and the SDK use two accounts of the same emulator (limits are per account) and run one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench import bounds
+from bench.accounts import SIZES, Size, generate, update_templates, write_project
+from bench.table import render
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+OURS_KEY = "pk_bench_klaviyo_sync"
+SDK_KEY = "pk_bench_official_sdk"
+SCENARIOS = ("create", "update", "noop")
+STARTUP_RUNS = 7
+WORKER_TIMEOUT_S = 3600
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench", description="Benchmark plan and apply against the emulator and the SDK.")
+    parser.add_argument("--quick", action="store_true", help="only the small account and a small diff: a smoke test")
+    parser.add_argument("--sizes", default="small,medium,large", help="comma-separated: " + ", ".join(SIZES))
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="emulated latency per request at scale 1 (ms)")
+    parser.add_argument("--plan-scale", type=float, default=1.0, help="rate-limit time scale for plan (1 = real windows)")
+    parser.add_argument("--apply-scale", type=float, default=0.1, help="time scale for apply (windows and latency)")
+    parser.add_argument("--diff-templates", type=int, default=1000, help="templates in the diff measurement")
+    parser.add_argument("--diff-kb", type=int, default=100, help="size of each template in the diff measurement (KiB)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results (default bench/results)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.diff_templates = "small", 100
+    unknown = [name for name in args.sizes.split(",") if name not in SIZES]
+    if unknown:
+        parser.error(f"unknown size {', '.join(unknown)}; choose from {', '.join(SIZES)}")
+    if min(args.plan_scale, args.apply_scale) <= 0 or args.latency_ms < 0:
+        parser.error("scales must be positive and the latency not negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    load_at_start = _load_average()
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "settings": {
+            "latency_ms": args.latency_ms,
+            "plan_scale": args.plan_scale,
+            "apply_scale": args.apply_scale,
+            "apply_latency_ms": args.latency_ms * args.apply_scale,
+        },
+        "runs": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="klaviyo-sync-bench-") as workdir:
+        for name in args.sizes.split(","):
+            results["runs"].extend(run_size(SIZES[name], Path(workdir) / name, args))
+    results["diff"] = measure_diff(args.diff_templates, args.diff_kb)
+    results["startup"] = measure_startup()
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    results["load_average"] = {"start": load_at_start, "end": _load_average()}
+    print(render(results))
+    path = write_results(results, args.out)
+    print(f"\nResults written to {path}")
+    return 0
+
+
+def run_size(size: Size, workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    spec = generate(size)
+    project = write_project(spec, workdir / "project")
+    state: dict[str, Any] | None = None
+    runs = []
+    for scenario in SCENARIOS:
+        if scenario == "update":
+            update_templates(spec)
+            write_project(spec, project)
+        print(f"[{size.name}] {scenario}: plan", file=sys.stderr, flush=True)
+        plan_run, state = run_plan(size, scenario, project, state, args)
+        print(f"[{size.name}] {scenario}: apply", file=sys.stderr, flush=True)
+        apply_run, state = run_apply(size, scenario, project, state, args)
+        runs += [plan_run, apply_run]
+    return runs
+
+
+def run_plan(size: Size, scenario: str, project: Path, state: dict[str, Any] | None, args: argparse.Namespace) -> Any:
+    latency = args.latency_ms / 1000
+    with serve(state, args.plan_scale, args.latency_ms) as (emulator, base_url):
+        reads = bounds.read_requests(account_counts(emulator, OURS_KEY))
+        job = {"project": str(project), "base_url": base_url, "scale": args.plan_scale}
+        ours = worker({"job": "ours_plan", "api_key": OURS_KEY, **job})
+        sdk = worker({"job": "sdk_plan", "api_key": SDK_KEY, **job})
+        state = emulator.dump()
+    bound = {"requests": sum(reads.values()), "wall_s": bounds.read_time(reads, latency, args.plan_scale), "throttled": 0}
+    return {"size": size.name, "scenario": scenario, "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound}, state
+
+
+def run_apply(size: Size, scenario: str, project: Path, state: dict[str, Any] | None, args: argparse.Namespace) -> Any:
+    scale = args.apply_scale
+    latency_ms = args.latency_ms * scale
+    with serve(state, scale, latency_ms) as (emulator, base_url):
+        job = {"project": str(project), "base_url": base_url, "scale": scale, "latency_s": latency_ms / 1000}
+        ours = worker({"job": "ours_apply", "api_key": OURS_KEY, **job})
+        sdk = worker({"job": "sdk_apply", "api_key": SDK_KEY, **job})
+        verify = bounds.read_requests(account_counts(emulator, OURS_KEY)) if ours["changes"] else {}
+        state = emulator.dump()
+    writes_s, writes_requests = ours.pop("bound_writes_s"), ours.pop("bound_writes_requests")
+    verify_s = bounds.read_time(verify, latency_ms / 1000, scale) if verify else 0.0
+    bound = {
+        "requests": writes_requests + sum(verify.values()),
+        "wall_s": writes_s + verify_s,
+        "writes_wall_s": writes_s,
+        "throttled": 0,
+    }
+    return {"size": size.name, "scenario": scenario, "operation": "apply", "ours": ours, "sdk": sdk, "bound": bound}, state
+
+
+@contextlib.contextmanager
+def serve(state: dict[str, Any] | None, scale: float, latency_ms: float) -> Iterator[tuple[Any, str]]:
+    """A fresh emulator holding `state`, on a free loopback port, stopped when the block ends."""
+    from klaviyo_sync.emulator import Emulator, EmulatorConfig
+    from klaviyo_sync.emulator.server import serve_in_background
+
+    emulator = Emulator(EmulatorConfig(rate_limits=scale, latency_ms=latency_ms, seed=7))
+    if state is not None:
+        emulator.store.load_json(state)
+    with serve_in_background(emulator=emulator) as base_url:
+        yield emulator, base_url
+
+
+def account_counts(emulator: Any, api_key: str) -> dict[str, int]:
+    from klaviyo_sync.emulator.store import account_id
+
+    account = emulator.dump()["accounts"].get(account_id(api_key))
+    if account is None:  # not used yet: only the default tag group would be there
+        return {"templates": 0, "lists": 0, "tags": 0, "tag_groups": 1}
+    return {kind: len(account[kind]) for kind in ("templates", "lists", "tags", "tag_groups")}
+
+
+def worker(job: dict[str, Any]) -> dict[str, Any]:
+    """Run one job in a child process; its JSON result."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.worker"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=WORKER_TIMEOUT_S,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark job {job['job']} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_diff(templates: int, kb: int) -> dict[str, Any]:
+    result = worker({"job": "diff", "templates": templates, "kb": kb, "changed": templates // 10})
+    return {"templates": templates, "kb": kb, **result, "targets": {"cpu_s": 2.0, "peak_mb": 500.0}}
+
+
+def measure_startup() -> dict[str, Any]:
+    """`klaviyo-sync --help` in a fresh process, several times: the median and the fastest."""
+    command = [str(Path(sys.executable).with_name("klaviyo-sync")), "--help"]
+    if not Path(command[0]).exists():
+        command = [sys.executable, "-c", "from klaviyo_sync.cli import main; main()", "--help"]
+    times = []
+    for _ in range(STARTUP_RUNS):
+        began = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True, cwd=REPO)
+        times.append(time.perf_counter() - began)
+    times.sort()
+    return {"median_s": times[len(times) // 2], "min_s": times[0], "runs": len(times), "target_s": 0.3}
+
+
+def write_results(results: dict[str, Any], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = results["date"].replace(":", "").replace("+0000", "Z")
+    path = directory / f"bench-{stamp}.json"
+    text = json.dumps(results, indent=2) + "\n"
+    path.write_text(text, encoding="utf-8")
+    (directory / "latest.json").write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average: wall times from a busy machine say so."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _commit() -> str | None:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO, check=False)
+    return done.stdout.strip() or None

@@ -1,0 +1,123 @@
+"""The printed table: one row per size, scenario and operation; each figure beside its bound and the baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> str:
+    if numerator is None or not denominator:
+        return "-"
+    return f"{numerator / denominator:.2f}"
+
+
+def _requests(side: dict[str, Any]) -> int:
+    return sum(side.get("requests", {}).values())
+
+
+def _throttled(side: dict[str, Any]) -> int:
+    return sum(side.get("throttled", {}).values())
+
+
+COLUMNS = (
+    ("size", 6),
+    ("scenario", 8),
+    ("op", 5),
+    ("wall s", 8),
+    ("bound s", 8),
+    ("/bound", 6),
+    ("sdk s", 8),
+    ("sdk/ours", 8),
+    ("requests", 8),
+    ("bound", 6),
+    ("/bound", 6),
+    ("sdk req", 7),
+    ("429s", 4),
+    ("sdk 429", 7),
+    ("cpu s", 6),
+    ("sdk cpu", 7),
+    ("peak MB", 7),
+    ("sdk MB", 6),
+)
+
+
+def _line(cells: list[str]) -> str:
+    return "| " + " | ".join(cell.rjust(width) for cell, (_, width) in zip(cells, COLUMNS, strict=True)) + " |"
+
+
+def render(results: dict[str, Any]) -> str:
+    settings = results["settings"]
+    lines = [
+        f"klaviyo-sync benchmark (commit {results.get('commit') or '?'}, {results['date']})",
+        f"plan: rate limits at scale {settings['plan_scale']:g}, {settings['latency_ms']:g} ms latency; "
+        f"apply: scale {settings['apply_scale']:g}, {settings['apply_latency_ms']:g} ms latency",
+        "",
+        _line([name for name, _ in COLUMNS]),
+        "|" + "|".join("-" * (width + 1) + ":" for _, width in COLUMNS) + "|",
+    ]
+    for run in results["runs"]:
+        ours, sdk, bound = run["ours"], run["sdk"], run["bound"]
+        sdk_wall = f"{sdk['wall_s']:.2f}" + ("!" if sdk.get("error") else "")
+        lines.append(
+            _line(
+                [
+                    run["size"],
+                    run["scenario"],
+                    run["operation"],
+                    f"{ours['wall_s']:.2f}",
+                    f"{bound['wall_s']:.2f}",
+                    _ratio(ours["wall_s"], bound["wall_s"]),
+                    sdk_wall,
+                    _ratio(sdk["wall_s"], ours["wall_s"]),
+                    str(_requests(ours)),
+                    str(bound["requests"]),
+                    _ratio(_requests(ours), bound["requests"]),
+                    str(_requests(sdk)),
+                    str(_throttled(ours)),
+                    str(_throttled(sdk)),
+                    f"{ours['cpu_s']:.2f}",
+                    f"{sdk['cpu_s']:.2f}",
+                    f"{ours['peak_mb']:.0f}",
+                    f"{sdk['peak_mb']:.0f}",
+                ]
+            )
+        )
+    errors = [
+        f"  {run['size']} {run['scenario']} {run['operation']}: {run['sdk']['error']}"
+        for run in results["runs"]
+        if run["sdk"].get("error")
+    ]
+    if errors:
+        lines += ["", "! the SDK baseline gave up:", *errors]
+    phases = [
+        f"  {run['size']} {run['scenario']}: load {p['load_s']:.2f} s, read {p['read_s']:.2f} s, build {p['build_s']:.2f} s"
+        for run in results["runs"]
+        if (p := run["ours"].get("phases"))
+    ]
+    if phases:
+        lines += ["", "klaviyo-sync plan, by phase (manifests and template files; account read; diff and plan):", *phases]
+    writes = [
+        f"  {run['size']} {run['scenario']}: {run['ours']['writes_wall_s']:.2f} s, bound {run['bound']['writes_wall_s']:.2f} s, "
+        f"ratio {_ratio(run['ours']['writes_wall_s'], run['bound']['writes_wall_s'])}"
+        for run in results["runs"]
+        if run["operation"] == "apply" and run["ours"].get("changes")
+    ]
+    if writes:
+        lines += ["", "klaviyo-sync apply, the writes alone (before the verifying read):", *writes]
+    diff, startup = results["diff"], results["startup"]
+    lines += [
+        "",
+        f"diff of {diff['templates']} templates of {diff['kb']} KiB ({diff['changes']} changed): "
+        f"{diff['cpu_s']:.2f} s CPU (target < {diff['targets']['cpu_s']:g}), diff's own peak {diff['diff_peak_mb']:.1f} MB, "
+        f"process peak {diff['peak_mb']:.0f} MB with the inputs (target < {diff['targets']['peak_mb']:g})",
+        f"machine load average (1 min): {results['load_average']['start']} at the start, "
+        f"{results['load_average']['end']} at the end",
+        f"klaviyo-sync --help: {startup['median_s']:.3f} s median, {startup['min_s']:.3f} s fastest of {startup['runs']} "
+        f"(target < {startup['target_s']:g})",
+        "",
+        "wall s / cpu s / peak MB: the measured operation in its own process; bound s: latency and the emulator's fixed",
+        "windows with every request sent as soon as its dependencies allow; bound (requests): plan = ceil(templates/10) +",
+        "ceil(lists/10) + ceil(tags/50) + ceil(groups/25); apply = one request per write (links batched per tag) plus that",
+        "read to verify. sdk: the official SDK as a user scripts it (sequential, one list's tags and one link per request).",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,239 @@
+"""One measured operation, run in its own process so its CPU time and peak memory are its own.
+
+    python -m bench.worker < job.json     # prints one JSON object: wall_s, cpu_s, peak_mb and what the job adds
+
+Jobs: `plan` and `apply` for `impl` "ours" (klaviyo-sync's library, as the CLI calls it) or "sdk" (the baseline),
+and `diff` (the diff alone on generated templates). Request counts come from the emulator's counter
+(`GET /__emulator/requests`), read before and after the measured part.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+KIB = 1024
+
+
+def main() -> int:
+    job = json.loads(sys.stdin.read())
+    preload(job["job"])
+    result = JOBS[job["job"]](job)
+    result["peak_mb"] = round(peak_kib() / KIB, 1)
+    print(json.dumps(result))
+    return 0
+
+
+def peak_kib() -> int:
+    """This process's peak resident memory. Linux carries `ru_maxrss` over from the parent across fork and exec, so
+    a child would report the benchmark's own peak; VmHWM belongs to this process's memory alone."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def preload(job: str) -> None:
+    """Import what the job uses before the clock starts: start-up time is measured on its own."""
+    import importlib
+
+    modules = {
+        "ours_plan": ("klaviyo_sync.live", "klaviyo_sync.manifest", "klaviyo_sync.plan", "klaviyo_sync.commands.common"),
+        "ours_apply": ("klaviyo_sync.live", "klaviyo_sync.manifest", "klaviyo_sync.plan", "klaviyo_sync.apply"),
+        "sdk_plan": (
+            "klaviyo_api",
+            "openapi_client.api.tags_api",
+            "openapi_client.api.lists_api",
+            "openapi_client.api.templates_api",
+        ),
+        "sdk_apply": (
+            "klaviyo_api",
+            "openapi_client.api.tags_api",
+            "openapi_client.api.lists_api",
+            "openapi_client.api.templates_api",
+        ),
+        "diff": ("klaviyo_sync.diff",),
+    }
+    for name in modules[job]:
+        importlib.import_module(name)
+
+
+class Stopwatch:
+    def __enter__(self) -> Stopwatch:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def emulator_counts(job: dict[str, Any]) -> tuple[Counter[str], Counter[str]]:
+    """Requests and 429s per operation in the job's account, from the emulator's control route."""
+    headers = {"Authorization": f"Klaviyo-API-Key {job['api_key']}"}
+    data = httpx.get(f"{job['base_url']}/__emulator/requests", headers=headers, timeout=30).json()
+    return Counter(data["counts"]), Counter(data["throttled"])
+
+
+def counted(job: dict[str, Any], before: tuple[Counter[str], Counter[str]]) -> dict[str, Any]:
+    requests, throttled = emulator_counts(job)
+    return {"requests": dict(requests - before[0]), "throttled": dict(throttled - before[1])}
+
+
+# -- klaviyo-sync -----------------------------------------------------------------------------------
+
+
+def _client(job: dict[str, Any]) -> Any:
+    from klaviyo_sync.client import KlaviyoClient
+
+    return KlaviyoClient(job["api_key"], base_url=job["base_url"], time_scale=job["scale"])
+
+
+def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[Any, Any]:
+    """What `klaviyo-sync plan` does: load the manifests, read the account, build the plan (each phase timed)."""
+    from klaviyo_sync.commands.common import managed_template_names
+    from klaviyo_sync.live import read_live_state
+    from klaviyo_sync.manifest import load_project
+    from klaviyo_sync.plan import build_plan
+
+    async def read(names: set[str]) -> Any:
+        async with _client(job) as client:
+            return await read_live_state(client, managed_templates=names)
+
+    phases = {} if phases is None else phases
+    began = time.perf_counter()
+    project = load_project(Path(job["project"]))
+    loaded = time.perf_counter()
+    live = asyncio.run(read(managed_template_names(project.state)))
+    read_done = time.perf_counter()
+    plan = build_plan(project, live)
+    phases.update(load_s=loaded - began, read_s=read_done - loaded, build_s=time.perf_counter() - read_done)
+    return plan, live
+
+
+def _changes(plan: Any) -> dict[str, int]:
+    return dict(Counter(f"{change.action.value} {change.kind.value}" for change in plan.changes))
+
+
+def ours_plan(job: dict[str, Any]) -> dict[str, Any]:
+    before = emulator_counts(job)
+    phases: dict[str, float] = {}
+    with Stopwatch() as watch:
+        plan, _ = _plan(job, phases)
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "phases": phases, "changes": _changes(plan), **counted(job, before)}
+
+
+def ours_apply(job: dict[str, Any]) -> dict[str, Any]:
+    from bench.bounds import apply_time
+    from klaviyo_sync.apply import apply_plan
+
+    plan, live = _plan(job)
+
+    verifying: list[float] = []
+
+    def on_event(event: Any) -> None:
+        if event.type == "verifying":
+            verifying.append(time.perf_counter())
+
+    async def execute() -> Any:
+        async with _client(job) as client:
+            return await apply_plan(plan, client, live=live, on_event=on_event)
+
+    before = emulator_counts(job)
+    began = time.perf_counter()
+    with Stopwatch() as watch:
+        report = asyncio.run(execute()) if not plan.empty else None
+    result = {"wall_s": watch.wall, "cpu_s": watch.cpu, "changes": _changes(plan), **counted(job, before)}
+    result["writes_wall_s"] = (verifying[0] - began) if verifying else watch.wall
+    result["applied"] = len(report.applied) if report is not None else 0
+    bound = apply_time(plan.changes, job["latency_s"], job["scale"])
+    result["bound_writes_s"], result["bound_writes_requests"] = bound.writes_seconds, sum(bound.requests.values())
+    return result
+
+
+# -- the SDK baseline -------------------------------------------------------------------------------
+
+
+def _spec(job: dict[str, Any]) -> Any:
+    from bench.accounts import AccountSpec
+
+    return AccountSpec.from_json(json.loads((Path(job["project"]) / "account.json").read_text(encoding="utf-8")))
+
+
+def sdk_plan(job: dict[str, Any]) -> dict[str, Any]:
+    from bench import baseline
+
+    before = emulator_counts(job)
+    with Stopwatch() as watch:
+        spec = _spec(job)
+        writes = baseline.compare(spec, baseline.read(baseline.client(job["base_url"], job["api_key"])))
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), **counted(job, before)}
+
+
+def sdk_apply(job: dict[str, Any]) -> dict[str, Any]:
+    from bench import baseline
+
+    spec = _spec(job)
+    sdk = baseline.client(job["base_url"], job["api_key"])
+    live = baseline.read(sdk)
+    writes = baseline.compare(spec, live)
+    before = emulator_counts(job)
+    error = None
+    with Stopwatch() as watch:
+        try:
+            baseline.write(sdk, spec, live, writes)
+        except Exception as exc:  # the SDK gives up (e.g. 429 after its retries): recorded, not hidden
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), "error": error, **counted(job, before)}
+
+
+# -- the diff alone ---------------------------------------------------------------------------------
+
+
+def diff(job: dict[str, Any]) -> dict[str, Any]:
+    """Diff `templates` templates of `kb` KiB against live copies (distinct strings), `changed` of them different."""
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from klaviyo_sync.diff import diff as compute_diff
+    from klaviyo_sync.resources import Kind, Resource, State
+
+    count, size, changed = job["templates"], job["kb"] * 1024, job["changed"]
+    body = ("<p>" + "x" * 96 + "</p>\n") * (size // 104)
+    desired, live = State(), State()
+    for index in range(count):
+        html = f"<html><body><h1>{index}</h1>\n{body}</body></html>\n"
+        live_html = html.replace("<h1>", "<h1>Old ", 1) if index < changed else "".join(list(html[:10])) + html[10:]
+        name = (f"Template {index:04}",)
+        desired.add(Resource(Kind.TEMPLATE, name, {"editor_type": "CODE", "html": html, "text": None}))
+        live.add(Resource(Kind.TEMPLATE, name, {"editor_type": "CODE", "html": live_html, "text": None}, id=f"T{index:05}"))
+    project = SimpleNamespace(state=desired, prune={}, ignore={})
+    with Stopwatch() as watch:
+        changes = compute_diff(project, live)
+    tracemalloc.start()
+    compute_diff(project, live)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "diff_peak_mb": round(traced_peak / 2**20, 1), "changes": len(changes)}
+
+
+JOBS = {
+    "ours_plan": ours_plan,
+    "ours_apply": ours_apply,
+    "sdk_plan": sdk_plan,
+    "sdk_apply": sdk_apply,
+    "diff": diff,
+}
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""The benchmark's quick path end to end, and the bounds it measures against.
+
+Timings are never asserted here (they belong to the benchmark's output); request counts are exact, so they are.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import bounds
+from bench.accounts import SIZES, generate
+from bench.run import main
+
+pytestmark = pytest.mark.timeout(240)
+
+# Windows and latency 100x shorter: the quick run takes seconds.
+FAST = ["--quick", "--plan-scale", "0.01", "--apply-scale", "0.01", "--latency-ms", "20"]
+EMPTY_READ = {"get_templates": 1, "get_lists": 1, "get_tags": 1, "get_tag_groups": 1}
+
+
+def small_account_reads() -> dict[str, int]:
+    size = SIZES["small"]
+    # 20 templates and 5 lists at 10 a page, 10 tags at 50, 2 groups + the default one at 25.
+    assert (size.templates, size.lists, size.tags, size.tag_groups) == (20, 5, 10, 2)
+    return {"get_templates": 2, "get_lists": 1, "get_tags": 1, "get_tag_groups": 1}
+
+
+def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*FAST, "--out", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "sdk/ours" in table and "small" in table and "klaviyo-sync --help" in table
+
+    latest = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert [p.name for p in tmp_path.glob("bench-*.json")], "the timestamped result file is missing"
+    runs = {(run["scenario"], run["operation"]): run for run in latest["runs"]}
+    assert set(runs) == {(s, o) for s in ("create", "update", "noop") for o in ("plan", "apply")}
+    spec = generate(SIZES["small"])
+    linked_tags = {key for _, tags in spec.lists for key in tags}
+    links = sum(len(tags) for _, tags in spec.lists)
+    reads = small_account_reads()
+
+    # Plans read exactly the lower bound; the SDK script also reads each list's tags, one request per list.
+    assert runs["create", "plan"]["ours"]["requests"] == EMPTY_READ
+    for scenario in ("update", "noop"):
+        plan = runs[scenario, "plan"]
+        assert plan["ours"]["requests"] == reads
+        assert plan["bound"]["requests"] == sum(reads.values())
+        assert plan["sdk"]["requests"] == {**reads, "get_tags_for_list": 5}
+
+    # Creating everything: one request per object, one per tag for its links, then one read to verify.
+    create = runs["create", "apply"]
+    writes = {"create_tag_group": 2, "create_tag": 10, "create_list": 5, "tag_lists": len(linked_tags), "create_template": 20}
+    assert create["ours"]["requests"] == {**writes, **reads}
+    assert create["ours"]["throttled"] == {}
+    assert create["bound"]["requests"] == sum(writes.values()) + sum(reads.values())
+    sdk = create["sdk"]
+    sdk_sent = {op: count - sdk["throttled"].get(op, 0) for op, count in sdk["requests"].items()}
+    assert sdk_sent == {**writes, "tag_lists": links}
+    assert sdk["error"] is None
+
+    # 10 % of the templates changed: two updates (and the verifying read); then nothing is left to do.
+    assert runs["update", "apply"]["ours"]["requests"] == {"update_template": 2, **reads}
+    assert runs["update", "apply"]["sdk"]["requests"] == {"update_template": 2}
+    assert runs["noop", "plan"]["ours"]["changes"] == {}
+    assert runs["noop", "apply"]["ours"]["requests"] == {}
+    assert runs["noop", "apply"]["sdk"]["requests"] == {}
+
+    assert latest["diff"]["changes"] == latest["diff"]["templates"] // 10
+    assert latest["startup"]["runs"] > 0
+
+
+def test_read_bound_is_one_request_per_page() -> None:
+    counts = {"templates": 1000, "lists": 150, "tags": 500, "tag_groups": 50}
+    assert bounds.read_requests(counts) == {"get_templates": 100, "get_lists": 15, "get_tags": 10, "get_tag_groups": 2}
+    assert bounds.read_requests({"templates": 0, "lists": 11, "tags": 51, "tag_groups": 26}) == {
+        "get_templates": 1,
+        "get_lists": 2,
+        "get_tags": 2,
+        "get_tag_groups": 2,
+    }
+
+
+def test_window_model_holds_requests_to_the_emulator_windows() -> None:
+    model = bounds.WindowModel(scale=1.0)
+    # get_tags: 3 a second, 60 a minute.
+    starts = [model.admit("get_tags", 0.0) for _ in range(61)]
+    assert starts[:3] == [0.0, 0.0, 0.0]
+    assert starts[3] == 1.0
+    assert starts[59] == 19.0
+    assert starts[60] == 60.0  # the 61st waits for the next minute
+
+
+def test_read_time_is_latency_plus_the_slowest_walk() -> None:
+    requests = {"get_templates": 100, "get_lists": 15, "get_tags": 10, "get_tag_groups": 2}
+    # Tags are the slowest: the 10th of 3 a second starts at 3 s, answered 100 ms later.
+    assert bounds.read_time(requests, latency=0.1, scale=1.0) == pytest.approx(3.1)
+
+
+def test_apply_bound_follows_dependencies_and_windows(tmp_path: Path) -> None:
+    from bench.accounts import AccountSpec, write_project
+    from klaviyo_sync.manifest import load_project
+    from klaviyo_sync.plan import build_plan
+    from klaviyo_sync.resources import State
+
+    spec = AccountSpec({"Lifecycle": ["A", "B", "C", "D"]}, [("Newsletter", [("Lifecycle", "A")])], {})
+    plan = build_plan(load_project(write_project(spec, tmp_path)), State())
+    bound = bounds.apply_time(plan.changes, latency=0.1, scale=1.0)
+    assert bound.requests == {"create_tag_group": 1, "create_tag": 4, "create_list": 1, "tag_lists": 1}
+    # The group answers at 0.1 s; three tags fit its first second (answered at 0.2 s), the fourth waits for the
+    # next second (1.1 s); the link follows tag A and the list (0.3 s).
+    assert bound.writes_seconds == pytest.approx(1.1)
+    verified = bounds.apply_time(plan.changes, latency=0.1, scale=1.0, verify_reads={"get_tags": 4})
+    # Reading tags is its own window: three at 1.1 s, the fourth at 2.0 s.
+    assert verified.seconds == pytest.approx(2.1)
