@@ -112,10 +112,11 @@ def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[
 
     phases = {} if phases is None else phases
     began = time.perf_counter()
-    project = load_project(Path(job["project"]))
+    project = load_project(Path(job["project"]), defer_html_checks=True)
     loaded = time.perf_counter()
     live = asyncio.run(read(managed_template_names(project.state)))
     read_done = time.perf_counter()
+    project.check_deferred_html(live)
     plan = build_plan(project, live)
     phases.update(load_s=loaded - began, read_s=read_done - loaded, build_s=time.perf_counter() - read_done)
     return plan, live

@@ -105,7 +105,8 @@ def command(
         from klaviyo_sync.manifest import load_project
 
         root = project_dir or Path(".")
-        project = load_project(root, values)
+        # Only the files' hashes matter here (staleness); the plan that was saved checked their content.
+        project = load_project(root, values, defer_html_checks=True)
         with open_connection(connection) as conn:
             asyncio.run(_apply_saved(plan, project, conn, output))
         return
@@ -115,7 +116,7 @@ def command(
         )
     from klaviyo_sync.manifest import load_project
 
-    project = load_project(path, values)
+    project = load_project(path, values, defer_html_checks=True)
     with open_connection(connection) as conn:
         plan, live = asyncio.run(_plan(project, conn, targets, force))
         _show_plan(plan, output)
@@ -145,6 +146,7 @@ async def _plan(project: Any, conn: Connection, targets: tuple[str, ...], force:
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
         live = await read_live_state(client, managed_templates=managed_template_names(project.state))
+    project.check_deferred_html(live)
     return build_plan(project, live, targets=targets, force=force), live
 
 

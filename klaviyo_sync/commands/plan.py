@@ -81,9 +81,10 @@ def command(
     from klaviyo_sync.plan import build_plan, plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
-    project = load_project(path, parse_var_options(variables))
+    project = load_project(path, parse_var_options(variables), defer_html_checks=True)
     with open_connection(connection) as conn:
         live = asyncio.run(_read_live(conn, managed_template_names(project.state)))
+    project.check_deferred_html(live)
     try:
         plan = build_plan(project, live, targets=targets, force=force)
     except PlanError as exc:

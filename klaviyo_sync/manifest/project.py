@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from klaviyo_sync.manifest.declarations import Declared, declare
 from klaviyo_sync.manifest.includes import expand_includes
 from klaviyo_sync.manifest.paths import relative
 from klaviyo_sync.manifest.schema import schema_problems
-from klaviyo_sync.manifest.templates import check_html, check_text, load_definition, read_referenced
+from klaviyo_sync.manifest.templates import ReferencedFile, check_html, check_text, load_definition, read_referenced
 from klaviyo_sync.manifest.variables import default_problems, resolve_values, substitute
 from klaviyo_sync.manifest.yamlfile import MAX_FILE_BYTES, YamlDocument, decode_utf8, parse_yaml
 from klaviyo_sync.resources import Kind, State
@@ -42,6 +42,21 @@ class Project:
     thresholds: Thresholds = field(default_factory=Thresholds)
     file_hashes: dict[str, str] = field(default_factory=dict)  # project-relative posix path -> sha256
     manifest_files: tuple[str, ...] = ()  # project-relative, root file first
+    # HTML files whose element-structure check was deferred (load_project(defer_html_checks=True)).
+    unchecked_html: tuple[ReferencedFile, ...] = ()
+
+    def check_deferred_html(self, live: State) -> None:
+        """Run the deferred structure checks on every HTML file that differs from every live template's HTML.
+
+        HTML identical to a live template is already in the account, so its check (by far the slowest part of
+        loading a large project) cannot change what a plan does; `validate` always checks every file.
+        """
+        live_hashes = {_text_hash(template.attrs.get("html") or "") for template in live.of_kind(Kind.TEMPLATE)}
+        problems = [
+            problem for file in self.unchecked_html if _text_hash(file.text) not in live_hashes for problem in check_html(file)
+        ]
+        if problems:
+            raise _manifest_error(problems)
 
 
 def find_root_file(path: Path) -> Path:
@@ -58,8 +73,18 @@ def find_root_file(path: Path) -> Path:
     raise ManifestError("no project found", [problem])
 
 
-def load_project(path: Path, variables: Mapping[str, str] | None = None, *, environ: Mapping[str, str] | None = None) -> Project:
-    """Load and check every manifest and referenced file under the project; raise ManifestError with all problems."""
+def load_project(
+    path: Path,
+    variables: Mapping[str, str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    defer_html_checks: bool = False,
+) -> Project:
+    """Load and check every manifest and referenced file under the project; raise ManifestError with all problems.
+
+    With `defer_html_checks`, templates' HTML element structure is checked later, by
+    `Project.check_deferred_html`, once the live account shows which files are unchanged.
+    """
     written = find_root_file(Path(path))
     root = written.parent.resolve()
     root_file = root / written.name
@@ -72,22 +97,24 @@ def load_project(path: Path, variables: Mapping[str, str] | None = None, *, envi
             "run on the directory that holds the real file, or copy it here: file paths and includes are relative to it",
         )
         raise ManifestError("no project found", [problem])
-    reader = _ProjectReader(root, dict(os.environ if environ is None else environ), dict(variables or {}))
+    reader = _ProjectReader(
+        root, dict(os.environ if environ is None else environ), dict(variables or {}), defer_html_checks=defer_html_checks
+    )
     return reader.load(root_file)
 
 
 class _ProjectReader:
-    def __init__(self, root: Path, environ: dict[str, str], cli_vars: dict[str, str]) -> None:
+    def __init__(self, root: Path, environ: dict[str, str], cli_vars: dict[str, str], *, defer_html_checks: bool) -> None:
         self.root = root
         self.environ = environ
         self.cli_vars = cli_vars
+        self.defer_html_checks = defer_html_checks
         self.problems: list[Problem] = []
         self.file_hashes: dict[str, str] = {}
+        self.unchecked_html: list[ReferencedFile] = []
 
     def fail(self) -> ManifestError:
-        problems = sorted(set(self.problems), key=lambda p: (p.file, p.line, p.column, p.message))
-        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        return ManifestError(f"the manifests have {count}", problems)
+        return _manifest_error(self.problems)
 
     def read_manifest(self, path: Path) -> YamlDocument | None:
         rel = relative(self.root, path)
@@ -158,6 +185,7 @@ class _ProjectReader:
             thresholds=_thresholds(root_data),
             file_hashes=dict(sorted(self.file_hashes.items())),
             manifest_files=tuple(doc.file for doc in docs),
+            unchecked_html=tuple(self.unchecked_html),
         )
 
     def attach_template_files(self, item: Declared) -> None:
@@ -170,7 +198,10 @@ class _ProjectReader:
                 continue
             self.file_hashes[file.rel] = hashlib.sha256(file.raw).hexdigest()
             if field_name == "html":
-                self.problems += check_html(file)
+                if self.defer_html_checks:
+                    self.unchecked_html.append(file)
+                else:
+                    self.problems += check_html(file)
                 attrs["html"] = file.text
             elif field_name == "text":
                 self.problems += check_text(file)
@@ -205,3 +236,13 @@ def _thresholds(root_data: dict[str, Any]) -> Thresholds:
         delete_fraction=float(section.get("max_delete_fraction", defaults.delete_fraction)),
         min_existing=int(section.get("min_existing", defaults.min_existing)),
     )
+
+
+def _manifest_error(problems: Iterable[Problem]) -> ManifestError:
+    ordered = sorted(set(problems), key=lambda p: (p.file, p.line, p.column, p.message))
+    count = f"{len(ordered)} problem" + ("s" if len(ordered) != 1 else "")
+    return ManifestError(f"the manifests have {count}", ordered)
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
