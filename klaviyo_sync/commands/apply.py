@@ -24,9 +24,11 @@ from klaviyo_sync.commands.common import (
     ConnectionOptions,
     connection_options,
     managed_template_names,
+    no_color_option,
     open_connection,
     parse_var_options,
     use_color,
+    var_option,
 )
 from klaviyo_sync.errors import ApplyError, ConfigError
 from klaviyo_sync.resources import Plan, State
@@ -60,7 +62,7 @@ Ctrl-C (or SIGTERM) stops starting new changes, lets requests in flight finish a
 abandons the requests in flight.""",
 )
 @click.argument("path", required=False, default=".", type=click.Path(exists=True, path_type=Path), metavar="[PATH | PLAN.json]")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a manifest variable ${NAME}; repeatable.")
+@var_option
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation (for CI).")
 @click.option("--force", is_flag=True, help="Apply even if the plan exceeds the update/delete thresholds.")
 @click.option(
@@ -81,7 +83,7 @@ abandons the requests in flight.""",
     default=None,
     help="With a saved plan: the project directory whose manifests the plan was made from. Default: the current directory.",
 )
-@click.option("--no-color", is_flag=True, help="Never colour the output (NO_COLOR in the environment does the same).")
+@no_color_option
 @connection_options
 def command(
     path: Path,

@@ -153,6 +153,15 @@ def open_connection(options: ConnectionOptions) -> Iterator[Connection]:
         yield Connection(base_url=base_url, api_key=EMULATOR_API_KEY)
 
 
+# Options shared by the commands that load manifests (`var_option`) or print plans (`no_color_option`).
+var_option = click.option(
+    "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a manifest variable ${NAME}; repeatable."
+)
+no_color_option = click.option(
+    "--no-color", is_flag=True, help="Never colour the output (NO_COLOR in the environment does the same)."
+)
+
+
 def parse_var_options(values: tuple[str, ...]) -> dict[str, str]:
     """`--var NAME=VALUE` options as a mapping; a malformed one is a usage error (exit 2), like any bad option."""
     from klaviyo_sync.manifest.variables import parse_assignments

@@ -15,10 +15,12 @@ from klaviyo_sync.commands.common import (
     ConnectionOptions,
     connection_options,
     managed_template_names,
+    no_color_option,
     open_connection,
     parse_var_options,
     problem_from_cwd,
     use_color,
+    var_option,
 )
 from klaviyo_sync.errors import ConfigError, PlanError
 from klaviyo_sync.resources import State
@@ -36,7 +38,7 @@ Examples:
   klaviyo-sync plan --target template:"Welcome Email" --target tag:Lifecycle/VIP""",
 )
 @click.argument("path", type=click.Path(path_type=Path), default=".", required=False)
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a manifest variable ${NAME}; repeatable.")
+@var_option
 @click.option(
     "--format",
     "output_format",
@@ -59,7 +61,7 @@ Examples:
     help="Plan only this object and what it depends on; repeatable. Tags are tag:GROUP/TAG.",
 )
 @click.option("--force", is_flag=True, help="Accept a plan over the update/delete thresholds (after reviewing it).")
-@click.option("--no-color", is_flag=True, help="Never colour the output (NO_COLOR in the environment does the same).")
+@no_color_option
 @connection_options
 def command(
     path: Path,

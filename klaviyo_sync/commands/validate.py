@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from klaviyo_sync.commands.common import parse_var_options, problem_from_cwd
+from klaviyo_sync.commands.common import parse_var_options, problem_from_cwd, var_option
 from klaviyo_sync.errors import ManifestError, Problem
 from klaviyo_sync.resources import Kind
 
@@ -26,7 +26,7 @@ Examples:
   klaviyo-sync validate --var KLAVIYO_ENV=production --format json""",
 )
 @click.argument("path", type=click.Path(path_type=Path), default=".", required=False)
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a ${NAME} variable (repeatable).")
+@var_option
 @click.option(
     "--format",
     "output_format",
