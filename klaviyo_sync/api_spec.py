@@ -17,6 +17,9 @@ from typing import Any
 
 REVISION = "2026-07-15"
 
+# Reading an included type needs read scope on it too: `get_lists?include=tags` needs tags:read as well.
+INCLUDE_SCOPES = {"tags": "tags:read", "tag-group": "tags:read", "flow-triggers": "flows:read"}
+
 
 @dataclass(frozen=True)
 class RateLimit:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from klaviyo_sync.api_spec import operation
+from klaviyo_sync.api_spec import INCLUDE_SCOPES, operation
 from klaviyo_sync.client.redact import Redactor
 from klaviyo_sync.errors import (
     ApiError,
@@ -86,7 +86,7 @@ def scopes_needed(operation_id: str, params: dict[str, Any] | None) -> tuple[str
     scopes = list(operation(operation_id).scopes)
     include = str((params or {}).get("include", ""))
     for included in filter(None, include.split(",")):
-        scope = {"tags": "tags:read", "tag-group": "tags:read", "flow-triggers": "flows:read"}.get(included)
+        scope = INCLUDE_SCOPES.get(included)
         if scope and scope not in scopes:
             scopes.append(scope)
     return tuple(scopes)

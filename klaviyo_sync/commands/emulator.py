@@ -32,6 +32,32 @@ def _rate_limits(value: str) -> float | None:
     return scale
 
 
+def _key_scopes(entries: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`KEY=SCOPE,SCOPE` entries as {key: scopes}; `KEY=` leaves the key no scope at all.
+
+    Errors name the entry by position: emulator keys are not secrets, but there is no need to print them.
+    """
+    from klaviyo_sync.emulator.scopes import ScopeError, parse_scopes
+
+    limited: dict[str, tuple[str, ...]] = {}
+    for position, entry in enumerate(entries, start=1):
+        where = f"entry {position} of --key-scopes"
+        key, equals, scopes = entry.partition("=")
+        key = key.strip()
+        if not equals or not key.startswith("pk_") or len(key) < 4:
+            raise click.BadParameter(
+                f"{where} is not KEY=SCOPE,SCOPE with an emulator key (pk_...), e.g. pk_reader=templates:read,lists:read",
+                param_hint="--key-scopes",
+            )
+        if key in limited:
+            raise click.BadParameter(f"{where} names a key already given; list all its scopes once", param_hint="--key-scopes")
+        try:
+            limited[key] = tuple(sorted(parse_scopes(item.strip() for item in scopes.split(",") if item.strip())))
+        except ScopeError as exc:
+            raise click.BadParameter(f"{where}: {exc}", param_hint="--key-scopes") from None
+    return limited
+
+
 def _read_seed(path: Path) -> dict[str, Any]:
     import yaml
 
@@ -85,10 +111,19 @@ def _read_seed(path: Path) -> dict[str, Any]:
 @click.option(
     "--faults",
     metavar="SPEC",
-    help="Inject faults: ';'-separated OPERATIONS:KIND[=ARG][@PROBABILITY|#NTH] with KIND one of latency=MS, "
-    "error=5xx, html=5xx, storm=N, drop, timeout=SECONDS; e.g. 'create_tag:drop@0.2;get_*:error=503#3'.",
+    help="Inject faults: ';'-separated OPERATIONS:KIND[=ARG][,retry-after=SECONDS|date+SECONDS][@PROBABILITY|#NTH] "
+    "with KIND one of latency=MS, error=5xx, html=5xx, storm=N, drop, timeout=SECONDS (retry-after only with "
+    "error/html); e.g. 'create_tag:drop@0.2;get_*:error=503,retry-after=5#3'.",
 )
 @click.option("--quirks", is_flag=True, help="Reproduce real Klaviyo's departures from its spec (null links, HTML 400s, ...).")
+@click.option(
+    "--key-scopes",
+    "key_scopes",
+    multiple=True,
+    metavar="KEY=SCOPE,...",
+    help="Give a key only these scopes (e.g. pk_reader=templates:read,lists:read,tags:read); a request needing another "
+    "gets Klaviyo's 403 permission_denied. Repeatable; 'KEY=' leaves a key no scope. Other keys have full access.",
+)
 @click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault and id generators.")
 def command(
     port: int,
@@ -100,11 +135,13 @@ def command(
     rate_limits: str,
     faults: str | None,
     quirks: bool,
+    key_scopes: tuple[str, ...],
     fault_seed: int,
 ) -> None:
     """Run a local Klaviyo (templates, lists, tags, tag groups) for dry runs and tests.
 
-    Any key starting with pk_ is accepted; each key is its own account, starting with its "Default" tag group.
+    Any key starting with pk_ is accepted, with every scope unless --key-scopes limits it; each key is its own
+    account, starting with its "Default" tag group.
     Point the tool at it with --base-url (or KLAVIYO_BASE_URL). Stops cleanly on Ctrl-C or SIGTERM.
 
     \b
@@ -118,6 +155,7 @@ def command(
 
     if not seed_account.startswith("pk_"):
         raise click.BadParameter("emulator keys start with pk_", param_hint="--seed-account")
+    limited = _key_scopes(key_scopes)
     try:
         emulator = Emulator(
             EmulatorConfig(
@@ -127,6 +165,7 @@ def command(
                 quirks=quirks,
                 state_file=state_file,
                 seed=fault_seed,
+                key_scopes=limited,
             )
         )
     except FaultSpecError as exc:
@@ -135,6 +174,8 @@ def command(
         raise ConfigError(str(exc), hint="pass another --state file or delete this one") from None
     if seed_file is not None:
         _seed(emulator, seed_account, _read_seed(seed_file))
+    if limited:
+        click.echo(f"Scopes limited for {len(limited)} key(s); every other key has full access.")
     if not _is_loopback(host):
         click.echo(f"Warning: binding {host} exposes the emulator beyond this machine; it accepts any pk_ key.", err=True)
     try:

@@ -1,9 +1,9 @@
 """The emulator: one object holding the store, rate limiter, fault injector and request log.
 
 `Emulator.process` is the whole request pipeline, independent of any server: control routes, routing (404/405),
-authentication (401), revision (400), rate limits (429), injected faults, content type (415), size (413), query
-and body checks (400), then the operation itself, its document, persistence and the request log. The ASGI app
-(`app.py`) and the in-process httpx transport (`transport.py`) are two thin ways in.
+authentication (401), revision (400), key scopes (403), rate limits (429), injected faults, content type (415),
+size (413), query and body checks (400), then the operation itself, its document, persistence and the request log.
+The ASGI app (`app.py`) and the in-process httpx transport (`transport.py`) are two thin ways in.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from klaviyo_sync.emulator.handlers import HANDLERS, Context
 from klaviyo_sync.emulator.persistence import load_state, save_state
 from klaviyo_sync.emulator.query import parse_query
 from klaviyo_sync.emulator.ratelimit import RateLimiter, retry_after_header, throttled_detail
+from klaviyo_sync.emulator.scopes import KeyScopes
 from klaviyo_sync.emulator.store import Store, account_id
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # "a maximum total payload size of 5 MB (decompressed)"
@@ -57,6 +58,8 @@ class EmulatorConfig:
     seed: int = 0
     clock: Callable[[], float] | None = None  # wall clock (epoch seconds) for created/updated
     monotonic: Callable[[], float] | None = None  # clock of the rate-limit windows
+    # key -> the only scopes it holds ("templates:read", ...); keys not named here have full access
+    key_scopes: Mapping[str, Iterable[str]] | None = None
 
 
 @dataclass
@@ -119,6 +122,7 @@ class Emulator:
         faults = self.config.faults
         rules = parse_fault_spec(faults) if isinstance(faults, str) else list(faults or [])
         self.faults = FaultInjector(rules, seed=self.config.seed)
+        self.key_scopes = KeyScopes(self.config.key_scopes)  # limits set through the control route end here
 
     # -- the public surface for tests and tools ---------------------------------------------------
 
@@ -149,7 +153,7 @@ class Emulator:
             return ids
 
     def reset(self) -> None:
-        """Forget every account, the request log, rate-limit windows and fault counters."""
+        """Forget every account, the request log, rate-limit windows, fault counters and control-route scope limits."""
         with self.store.lock:
             self.store.reset()
             self.request_log.clear()
@@ -219,16 +223,21 @@ class Emulator:
             return problem, None
         assert api_key is not None
         account = account_id(api_key)
+        query_pairs = parse_qsl(request.query_string, keep_blank_values=True)
         try:
             _check_revision(request)
+            # [ASSUMED] Klaviyo does not say whether a 403 counts against the rate limits; like a 401 or a bad
+            # revision it is refused before the request reaches the endpoint, so here it is not counted.
+            self.key_scopes.check(api_key, op_id, query_pairs)
         except EmulatorError as error:
             return self.error_response(error, op_id), account
         with self.store.lock:
-            return self._locked(request, op_id, route.path_id, api_key), account
+            return self._locked(request, op_id, route.path_id, api_key, query_pairs), account
 
-    def _locked(self, request: EmuRequest, op_id: str, path_id: str | None, api_key: str) -> EmuResponse:
+    def _locked(
+        self, request: EmuRequest, op_id: str, path_id: str | None, api_key: str, query_pairs: list[tuple[str, str]]
+    ) -> EmuResponse:
         account = account_id(api_key)
-        query_pairs = parse_qsl(request.query_string, keep_blank_values=True)
         rate_headers: dict[str, str] = {}
         if self.limiter is not None:
             extra = ("get_list:profile_count",) if op_id == "get_list" and "profile_count" in request.query_string else ()
@@ -243,6 +252,7 @@ class Emulator:
             return response
         if fault.error_status is not None:
             response = self._server_error(fault.error_status, fault.html, op_id)
+            response.headers.update(fault.headers)  # e.g. Retry-After from the fault's retry-after option
             response.delay_s, response.fault = fault.latency_s, "html" if fault.html else "error"
             return response
         try:

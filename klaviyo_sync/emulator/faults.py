@@ -1,6 +1,6 @@
 """Seeded, reproducible fault injection, configurable per operation.
 
-A fault spec is a `;`-separated list of rules, each `OPERATIONS:KIND[=ARG][TRIGGER]`:
+A fault spec is a `;`-separated list of rules, each `OPERATIONS:KIND[=ARG][,retry-after=WHEN][TRIGGER]`:
 
     OPERATIONS  an operation id or a glob of them: `create_tag`, `get_*`, `*`
     KIND        latency=MS        add MS milliseconds before the response
@@ -9,11 +9,15 @@ A fault spec is a `;`-separated list of rules, each `OPERATIONS:KIND[=ARG][TRIGG
                 storm=N           this request and the next N-1 to the same operation get 429 (`Retry-After: 0`)
                 drop              the change is committed, then the connection drops mid-response
                 timeout=SECONDS   the change is committed, then no response for SECONDS (60 by default)
+    retry-after WHEN  (error and html only) send `Retry-After` with the 5xx, as Klaviyo or a CDN may on a 503:
+                      SECONDS as delta-seconds (`retry-after=30`; a fraction is kept, for scaled test runs), or
+                      `date+SECONDS` as an HTTP-date that many whole seconds from now (`retry-after=date+30`)
     TRIGGER     @P   with probability P per request (from the seeded generator)
                 #N   only the N-th matching request (1-based) to each operation
                 (none) every matching request
 
-Example: `create_template:drop@0.3;get_*:latency=50;update_list:error=503#2;*:storm=3@0.05`.
+Example: `create_template:drop@0.3;get_*:latency=50;update_list:error=503#2;*:storm=3@0.05`, or
+`get_lists:error=503,retry-after=2#1` for one 503 that asks for a 2 s wait.
 
 Randomness comes from one generator per (rule, operation) seeded from the emulator's seed, so the same
 sequence of requests to an operation meets the same faults, however requests to other operations interleave.
@@ -24,12 +28,17 @@ from __future__ import annotations
 import fnmatch
 import random
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 
 KINDS = ("latency", "error", "html", "storm", "drop", "timeout")
 DEFAULT_ARGS = {"error": 500.0, "html": 503.0, "storm": 3.0, "timeout": 60.0}
 _RULE = re.compile(
-    r"^(?P<ops>[A-Za-z0-9_*?\-\[\]]+):(?P<kind>[a-z]+)(?:=(?P<arg>\d+(?:\.\d+)?))?(?:@(?P<p>0?\.\d+|1(?:\.0+)?|0)|#(?P<nth>\d+))?$"
+    r"^(?P<ops>[A-Za-z0-9_*?\-\[\]]+):(?P<kind>[a-z]+)(?:=(?P<arg>\d+(?:\.\d+)?))?"
+    r"(?:,retry-after=(?P<retry_after>date\+\d+|\d+(?:\.\d+)?))?"
+    r"(?:@(?P<p>0?\.\d+|1(?:\.0+)?|0)|#(?P<nth>\d+))?$"
 )
 
 
@@ -44,12 +53,23 @@ class FaultRule:
     arg: float | None = None
     probability: float | None = None
     nth: int | None = None
+    retry_after: str | None = None  # "SECONDS" or "date+SECONDS", sent as a Retry-After header with the 5xx
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise FaultSpecError(f"unknown fault kind '{self.kind}'; use one of {', '.join(KINDS)}")
         if self.kind in ("error", "html") and self.arg is not None and not 500 <= self.arg <= 599:
             raise FaultSpecError(f"{self.kind}={self.arg:g}: the status must be a 5xx")
+        if self.retry_after is not None and self.kind not in ("error", "html"):
+            raise FaultSpecError(f"{self.kind}: retry-after goes only with error=5xx or html=5xx")
+
+    def retry_after_header(self, now: float) -> str | None:
+        """The `Retry-After` value to send at wall-clock time `now`, if this rule asks for one."""
+        if self.retry_after is None:
+            return None
+        if self.retry_after.startswith("date+"):
+            return formatdate(int(now) + int(self.retry_after[len("date+") :]), usegmt=True)
+        return self.retry_after
 
 
 def parse_fault_spec(text: str) -> list[FaultRule]:
@@ -60,7 +80,8 @@ def parse_fault_spec(text: str) -> list[FaultRule]:
         match = _RULE.match(part)
         if match is None:
             raise FaultSpecError(
-                f"cannot read the fault rule '{part}'; write OPERATIONS:KIND[=ARG][@PROBABILITY|#NTH], e.g. create_tag:drop@0.2"
+                f"cannot read the fault rule '{part}'; write OPERATIONS:KIND[=ARG][,retry-after=SECONDS|date+SECONDS]"
+                "[@PROBABILITY|#NTH], e.g. create_tag:drop@0.2 or get_lists:error=503,retry-after=5#1"
             )
         rules.append(
             FaultRule(
@@ -69,6 +90,7 @@ def parse_fault_spec(text: str) -> list[FaultRule]:
                 arg=float(match["arg"]) if match["arg"] else None,
                 probability=float(match["p"]) if match["p"] else None,
                 nth=int(match["nth"]) if match["nth"] else None,
+                retry_after=match["retry_after"],
             )
         )
     return rules
@@ -82,6 +104,7 @@ class FaultDecision:
     throttle: bool = False
     drop: bool = False
     timeout_s: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # extra headers for the injected 5xx (Retry-After)
 
     @property
     def after_commit_kind(self) -> str | None:
@@ -101,6 +124,7 @@ class FaultInjector:
     _rngs: dict[tuple[int, str], random.Random] = field(default_factory=dict)
     _storms: dict[str, int] = field(default_factory=dict)
     injected: list[tuple[str, str]] = field(default_factory=list)  # (operation, kind), in order
+    wall_clock: Callable[[], float] = time.time  # for Retry-After dates
 
     def decide(self, operation_id: str) -> FaultDecision:
         """Called once per API request (under the emulator's lock)."""
@@ -118,6 +142,11 @@ class FaultInjector:
             elif rule.kind in ("error", "html"):
                 decision.error_status = int(arg or 500)
                 decision.html = rule.kind == "html"
+                retry_after = rule.retry_after_header(self.wall_clock())
+                if retry_after is None:
+                    decision.headers.pop("Retry-After", None)  # the last 5xx rule that fires shapes the answer
+                else:
+                    decision.headers["Retry-After"] = retry_after
             elif rule.kind == "storm" and not decision.throttle:
                 decision.throttle = True
                 self._storms[operation_id] = max(0, int(arg or 1) - 1)

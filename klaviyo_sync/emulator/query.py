@@ -5,14 +5,18 @@
 - `page[size]` within the spec's bounds; `sort` within its enum;
 - `filter` parsed by a real grammar (quoted strings with escapes, arrays, unquoted datetimes, booleans, numbers,
   `and(...)` and comma-AND) and checked against the operation's `x-klaviyo-filters`;
-- `page[cursor]` is an opaque keyset cursor (sort key + id), so paging stays exact while objects come and go.
+- `page[cursor]` is an opaque keyset cursor (sort key + id), so paging stays exact while objects come and go. It
+  also records the sort and a digest of the filter it was issued under: replayed with another query it is a 400,
+  as Klaviyo's cursors are tied to their query, never a silent walk through a different collection.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import functools
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -306,9 +310,33 @@ def _is_datetime_condition(condition: Condition) -> bool:
 # -- cursors -------------------------------------------------------------------------------------
 
 
-def encode_cursor(sort: str, key: list[Any], direction: str) -> str:
-    payload = json.dumps({"s": sort, "k": key, "d": direction}, separators=(",", ":"))
+def encode_cursor(sort: str, key: list[Any], direction: str, filter_digest: str | None = None) -> str:
+    """`filter_digest` (from `filter_digest()`) is left out for an unfiltered query, keeping such cursors short."""
+    fields: dict[str, Any] = {"s": sort, "k": key, "d": direction}
+    if filter_digest is not None:
+        fields["f"] = filter_digest
+    payload = json.dumps(fields, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def filter_digest(filters: list[Condition]) -> str | None:
+    """A short digest of a parsed filter, None when there is none.
+
+    Taken over the parsed conditions in a canonical order, so the same filter spelt with other spacing, quotes or
+    condition order (all ANDed) gives the same digest; 48 bits tell filters apart without bloating the cursor.
+    """
+    if not filters:
+        return None
+    canonical = sorted(json.dumps([c.operator, c.field, c.value], default=_canonical_value) for c in filters)
+    digest = hashlib.blake2b("\n".join(canonical).encode("utf-8"), digest_size=6).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def _canonical_value(value: Any) -> str:
+    """Datetimes as one instant in UTC (the filter's own zone does not change what it selects)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    return repr(value)
 
 
 def decode_cursor(text: str) -> dict[str, Any]:
@@ -321,6 +349,8 @@ def decode_cursor(text: str) -> dict[str, Any]:
         if not (isinstance(key, list) and len(key) == 2 and isinstance(key[1], str)):
             raise ValueError
         if key[0] is not None and (isinstance(key[0], bool) or not isinstance(key[0], int | str)):
+            raise ValueError
+        if "f" in data and not isinstance(data["f"], str):
             raise ValueError
         return data
     except (ValueError, RecursionError, binascii.Error, UnicodeDecodeError):
@@ -337,7 +367,10 @@ class Page:
 
 
 def paginate(records: list[dict[str, Any]], query: Query) -> Page:
-    """Keyset paging over `records` (already filtered) in the requested order."""
+    """Keyset paging over `records` (already filtered) in the requested order.
+
+    Each record's key is computed once and the cursor's position found by bisection: a page of a 1,000-object
+    collection costs one sort, not one comparison chain per object per page."""
     sort = query.sort or "seq"
     descending = sort.startswith("-")
     field_name = sort.lstrip("-")
@@ -345,36 +378,51 @@ def paginate(records: list[dict[str, Any]], query: Query) -> Page:
     def key(record: dict[str, Any]) -> list[Any]:
         return [record.get(field_name) if field_name != "seq" else record["seq"], record["id"]]
 
-    ordered = sorted(records, key=lambda r: (_sortable(key(r)[0]), key(r)[1]), reverse=descending)
+    keyed = sorted(((_order(key(record)), record) for record in records), key=lambda pair: pair[0], reverse=descending)
+    orders = [order for order, _ in keyed]
+    ordered = [record for _, record in keyed]
     size = query.page_size or len(ordered) or 1
     cursor = query.cursor
     if cursor is not None and cursor.get("s") != sort:
         raise invalid("page[cursor] belongs to a different sort order; follow links.next as given.", parameter="page[cursor]")
     if cursor is not None and cursor["k"][0] is not None and not isinstance(cursor["k"][0], int if sort == "seq" else str):
         raise invalid("page[cursor] is not a cursor this endpoint issued; follow links.next as given.", parameter="page[cursor]")
-
-    def after(record: dict[str, Any], mark: list[Any]) -> bool:
-        mine = (_sortable(key(record)[0]), key(record)[1])
-        theirs = (_sortable(mark[0]), mark[1])
-        return mine < theirs if descending else mine > theirs
-
+    digest = filter_digest(query.filters)
+    if cursor is not None and cursor.get("f") != digest:
+        raise invalid("page[cursor] belongs to a different filter; follow links.next as given.", parameter="page[cursor]")
     if cursor is None:
-        start = 0
-    elif cursor["d"] == "next":
-        start = next((i for i, r in enumerate(ordered) if after(r, cursor["k"])), len(ordered))
+        return _page(ordered, 0, size, sort, key, digest)
+    mark = _order(cursor["k"])
+    if descending:  # bisect needs ascending order: search the negated position
+        after_mark = len(orders) - bisect.bisect_left(orders[::-1], mark)  # first index strictly below the mark
+        before_mark = len(orders) - bisect.bisect_right(orders[::-1], mark)  # first index at or below the mark
     else:
-        before = [i for i, r in enumerate(ordered) if not after(r, cursor["k"]) and key(r) != cursor["k"]]
-        end = before[-1] + 1 if before else 0
-        start = max(0, end - size)
-        return _page(ordered, start, min(end, start + size), sort, key)
-    return _page(ordered, start, start + size, sort, key)
+        after_mark = bisect.bisect_right(orders, mark)  # first index strictly above the mark
+        before_mark = bisect.bisect_left(orders, mark)  # first index at or above the mark
+    if cursor["d"] == "next":
+        return _page(ordered, after_mark, after_mark + size, sort, key, digest)
+    start = max(0, before_mark - size)
+    return _page(ordered, start, before_mark, sort, key, digest)
 
 
-def _page(ordered: list[dict[str, Any]], start: int, end: int, sort: str, key: Callable[[dict[str, Any]], list[Any]]) -> Page:
+def _page(
+    ordered: list[dict[str, Any]],
+    start: int,
+    end: int,
+    sort: str,
+    key: Callable[[dict[str, Any]], list[Any]],
+    digest: str | None,
+) -> Page:
+    end = min(end, len(ordered))
     items = ordered[start:end]
-    next_cursor = encode_cursor(sort, key(items[-1]), "next") if items and end < len(ordered) else None
-    prev_cursor = encode_cursor(sort, key(items[0]), "prev") if items and start > 0 else None
+    next_cursor = encode_cursor(sort, key(items[-1]), "next", digest) if items and end < len(ordered) else None
+    prev_cursor = encode_cursor(sort, key(items[0]), "prev", digest) if items and start > 0 else None
     return Page(items, next_cursor, prev_cursor)
+
+
+def _order(key: list[Any]) -> tuple[tuple[int, Any], Any]:
+    """A keyset mark as a comparable tuple: (sort value, nulls first; id)."""
+    return (_sortable(key[0]), key[1])
 
 
 def _sortable(value: Any) -> tuple[int, Any]:
