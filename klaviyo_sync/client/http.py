@@ -143,6 +143,7 @@ class KlaviyoHttp:
         headers = {"Content-Type": MEDIA_TYPE} if content is not None else None
         idempotent = is_idempotent(op)
         failed_before = False  # an earlier attempt may have been applied (for the DELETE → 404 rule)
+        patience = self.max_wait  # what 503 Retry-After headers may still make this request wait, in all
         attempt = 0
         while True:
             response = await self._attempt(op, url, query, content, headers, idempotent, attempt)
@@ -161,7 +162,7 @@ class KlaviyoHttp:
                 if not idempotent:
                     raise _ambiguous(op, self._error(op, response, query, attempt).message, status=status)
                 if attempt < self.retry.max_retries:
-                    await self._back_off(op, f"HTTP {status}", attempt)
+                    patience -= await self._unavailable(op, response, attempt, patience, query)
                     failed_before = True
                     attempt += 1
                     continue
@@ -247,6 +248,45 @@ class KlaviyoHttp:
         wait = self.retry.backoff(attempt)
         logger.info("%s: %s; retry %d in %.2f s", op.operation_id, reason, attempt + 1, wait)
         await asyncio.sleep(wait)
+
+    async def _unavailable(
+        self, op: Operation, response: httpx.Response, attempt: int, patience: float, query: dict[str, str] | None
+    ) -> float:
+        """Wait before retrying a retryable 5xx; returns the seconds a Retry-After took from the request's patience."""
+        status = response.status_code
+        wait = self.retry.unavailable_wait(response, attempt, max(0.0, patience))
+        if wait.asked is None:
+            logger.info("%s: HTTP %d; retry %d in %.2f s", op.operation_id, status, attempt + 1, wait.seconds)
+        elif not wait.capped:
+            logger.info(
+                "%s: HTTP %d with Retry-After %g s; retry %d in %.2f s",
+                op.operation_id,
+                status,
+                wait.asked,
+                attempt + 1,
+                wait.seconds,
+            )
+        elif wait.seconds <= 0:
+            logger.warning(
+                "%s: HTTP %d with Retry-After %g s, but this request already waited the %g s the client allows; giving up",
+                op.operation_id,
+                status,
+                wait.asked,
+                self.max_wait,
+            )
+            raise self._error(op, response, query, attempt)
+        else:
+            logger.warning(
+                "%s: HTTP %d with Retry-After %g s, more than the client waits (%g s per request); retry %d in %.2f s",
+                op.operation_id,
+                status,
+                wait.asked,
+                self.max_wait,
+                attempt + 1,
+                wait.seconds,
+            )
+        await asyncio.sleep(wait.seconds)
+        return wait.seconds if wait.asked is not None else 0.0
 
     def _error(self, op: Operation, response: httpx.Response, query: dict[str, str] | None, attempt: int) -> ApiError:
         scopes = scopes_needed(op.operation_id, query)

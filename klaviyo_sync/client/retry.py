@@ -3,16 +3,22 @@
 - 429: always retried (Klaviyo did not process the request), waiting `Retry-After`, else the "Expected available
   in N second(s)" of the error detail, else an exponential backoff with jitter.
 - 5xx, timeouts and dropped connections: retried for reads and idempotent writes (PATCH, DELETE, the list↔tag
-  relationship calls). A create that may have reached Klaviyo is never sent again blindly: the caller gets an
-  ambiguous `TransportError` and looks the object up by name instead.
+  relationship calls), after an exponential backoff with jitter; a 503 that carries `Retry-After` (Klaviyo's, or
+  a proxy's or CDN's in front of it) waits what it says instead, capped at the client's maximum wait. A create that
+  may have reached Klaviyo is never sent again blindly: the caller gets an ambiguous `TransportError` and looks the
+  object up by name instead.
 - A connection that never opened carried nothing, so even a create is safe to retry then.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -26,6 +32,8 @@ RETRYABLE_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 523, 524})
 NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 _EXPECTED_AVAILABLE = re.compile(r"Expected available in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+# RFC 9110 delta-seconds is 1*DIGIT; a decimal fraction is tolerated (scaled emulator windows send them).
+_DELTA_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
 
 def is_idempotent(op: Operation) -> bool:
@@ -50,32 +58,77 @@ class RetryPolicy:
         hinted = retry_after_seconds(response)
         if hinted is None or hinted <= 0:
             return self.backoff(attempt)
-        # A little jitter so concurrent requests held by the same 429 do not return in lockstep.
-        return hinted + self.rng.uniform(0, 0.1) * self.time_scale
+        return hinted + self._jitter()
+
+    def unavailable_wait(self, response: httpx.Response, attempt: int, max_wait: float) -> ServerWait:
+        """How long to wait before retrying a retryable 5xx (the caller has checked that a retry is allowed).
+
+        A 503 with a usable `Retry-After` waits what it says, at most `max_wait`, so a hostile or mistaken header
+        cannot hold a run for hours. Anything else (another status, no header, garbage, a wait of zero or a date
+        already past) backs off as usual: retrying an unavailable server at once only adds to its load.
+        """
+        asked = retry_after_header(response) if response.status_code == 503 else None
+        if asked is None or asked <= 0:
+            return ServerWait(self.backoff(attempt))
+        if asked > max_wait:
+            return ServerWait(max_wait, asked=asked, capped=True)
+        return ServerWait(asked + self._jitter(), asked=asked)
+
+    def _jitter(self) -> float:
+        # A little jitter so concurrent requests held by the same answer do not return in lockstep.
+        return self.rng.uniform(0, 0.1) * self.time_scale
+
+
+@dataclass(frozen=True)
+class ServerWait:
+    seconds: float
+    asked: float | None = None  # what the server's Retry-After asked for, when it was honoured
+    capped: bool = False  # `asked` was more than the client's maximum wait; `seconds` is that maximum
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
-    """`Retry-After` (integer seconds), else the wait stated in the error detail, else None.
+    """What a 429 asks: `Retry-After` (seconds or a date), else the wait stated in the error detail, else None.
 
     `Retry-After` is a whole number rounded up; when the detail states the wait more precisely and agrees with the
-    header to within that rounding, the precise figure wins (no reason to idle up to a second longer).
+    header to within that rounding, the precise figure wins (no reason to idle up to a second longer). A header
+    that asks for no wait at all (0, or a date already past) yields to a detail that states one.
     """
-    header = _header_seconds(response.headers.get("retry-after"))
+    header = retry_after_header(response)
     detail = _detail_seconds(response)
-    if header is None:
+    if header is None or (header <= 0 and detail is not None):
         return detail
     if detail is not None and header - 1 <= detail <= header:
         return detail
     return header
 
 
-def _header_seconds(value: str | None) -> float | None:
-    if value is None:
+def retry_after_header(response: httpx.Response) -> float | None:
+    """Seconds the `Retry-After` header asks for: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); None if absent
+    or unreadable. A date is measured from the answer's own `Date` header when it has one, so a skewed local clock
+    does not stretch or cut the wait; a date in the past asks for 0. May be infinite: callers cap it.
+    """
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
         return None
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(value)
+    asked_for = _http_date(value)
+    if asked_for is None:
+        return None
+    sent_at = _http_date(response.headers.get("date", ""))
+    now = sent_at.timestamp() if sent_at is not None else time.time()
+    return max(0.0, asked_for.timestamp() - now)
+
+
+def _http_date(value: str) -> datetime | None:
+    """IMF-fixdate, or the obsolete RFC 850 and asctime forms (both GMT by definition)."""
     try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        return None  # an HTTP date or garbage: fall back to the body
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed if math.isfinite(parsed.timestamp()) else None
 
 
 def _detail_seconds(response: httpx.Response) -> float | None:
