@@ -90,12 +90,13 @@ def render(results: dict[str, Any]) -> str:
     if errors:
         lines += ["", "! the SDK baseline gave up:", *errors]
     phases = [
-        f"  {run['size']} {run['scenario']}: load {p['load_s']:.2f} s, read {p['read_s']:.2f} s, build {p['build_s']:.2f} s"
+        f"  {run['size']} {run['scenario']}: manifests loaded at {p['load_s']:.2f} s, account read at {p['read_s']:.2f} s, "
+        f"then build {p['build_s']:.2f} s"
         for run in results["runs"]
         if (p := run["ours"].get("phases"))
     ]
     if phases:
-        lines += ["", "klaviyo-sync plan, by phase (manifests and template files; account read; diff and plan):", *phases]
+        lines += ["", "klaviyo-sync plan, by phase (the manifests load while the account is read; then diff and plan):", *phases]
     writes = [
         f"  {run['size']} {run['scenario']}: {run['ours']['writes_wall_s']:.2f} s, bound {run['bound']['writes_wall_s']:.2f} s, "
         f"ratio {_ratio(run['ours']['writes_wall_s'], run['bound']['writes_wall_s'])}"

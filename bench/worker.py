@@ -49,7 +49,7 @@ def preload(job: str) -> None:
     import importlib
 
     modules = {
-        "ours_plan": ("klaviyo_sync.live", "klaviyo_sync.manifest", "klaviyo_sync.plan", "klaviyo_sync.commands.common"),
+        "ours_plan": ("klaviyo_sync.live", "klaviyo_sync.manifest", "klaviyo_sync.plan", "klaviyo_sync.inputs"),
         "ours_apply": ("klaviyo_sync.live", "klaviyo_sync.manifest", "klaviyo_sync.plan", "klaviyo_sync.apply"),
         "sdk_plan": (
             "klaviyo_api",
@@ -100,25 +100,25 @@ def _client(job: dict[str, Any]) -> Any:
 
 
 def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[Any, Any]:
-    """What `klaviyo-sync plan` does: load the manifests, read the account, build the plan (each phase timed)."""
-    from klaviyo_sync.commands.common import managed_template_names
-    from klaviyo_sync.live import read_live_state
-    from klaviyo_sync.manifest import load_project
+    """What `klaviyo-sync plan` does: load the manifests while reading the account, then build the plan.
+
+    Phases: `read_s` until both the project and the account are in (the load overlaps the read; `load_s` is when
+    the project was ready), `build_s` the deferred HTML checks and the plan."""
+    from klaviyo_sync.inputs import loading_project, read_account
     from klaviyo_sync.plan import build_plan
 
-    async def read(names: set[str]) -> Any:
+    async def read(loading: Any) -> Any:
         async with _client(job) as client:
-            return await read_live_state(client, managed_templates=names)
+            return await read_account(loading, client)
 
     phases = {} if phases is None else phases
     began = time.perf_counter()
-    project = load_project(Path(job["project"]), defer_html_checks=True)
-    loaded = time.perf_counter()
-    live = asyncio.run(read(managed_template_names(project.state)))
+    with loading_project(Path(job["project"]), {}) as loading:
+        loading.add_done_callback(lambda _: phases.setdefault("load_s", time.perf_counter() - began))
+        project, live = asyncio.run(read(loading))
     read_done = time.perf_counter()
-    project.check_deferred_html(live)
     plan = build_plan(project, live)
-    phases.update(load_s=loaded - began, read_s=read_done - loaded, build_s=time.perf_counter() - read_done)
+    phases.update(read_s=read_done - began, build_s=time.perf_counter() - read_done)
     return plan, live
 
 

@@ -17,8 +17,9 @@ a saved plan can later tell whether the object changed.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,15 +51,17 @@ class ReadReport:
 async def read_live_state(
     client: KlaviyoClient,
     *,
-    managed_templates: Collection[str] | None = None,
+    managed_templates: Collection[str] | Awaitable[Collection[str]] | None = None,
     partitioning: Partitioning = AUTO,
     report: ReadReport | None = None,
 ) -> State:
     """The live State of the account.
 
     `managed_templates`, when given, limits the per-template `definition` fetches to drag-and-drop templates with
-    those names (the others are outside the plan's scope). `partitioning`: AUTO splits large template and list
-    collections into concurrent walks; SEQUENTIAL always reads with exactly the lower bound of requests.
+    those names (the others are outside the plan's scope). It may be an awaitable (the manifests still loading):
+    it is awaited only if the account has drag-and-drop templates, once the template walk is done.
+    `partitioning`: AUTO splits large template and list collections into concurrent walks; SEQUENTIAL always reads
+    with exactly the lower bound of requests.
     `report`, when given, receives what the read cost.
     """
     report = report if report is not None else ReadReport()
@@ -158,14 +161,17 @@ def _add_lists(state: State, lists: Walked, group_names: dict[str, str], tag_key
 
 
 async def _read_templates(
-    client: KlaviyoClient, managed: Collection[str] | None, partitioning: Partitioning, report: ReadReport
+    client: KlaviyoClient,
+    managed: Collection[str] | Awaitable[Collection[str]] | None,
+    partitioning: Partitioning,
+    report: ReadReport,
 ) -> list[Resource]:
     collected = await _walk(client, "get_templates", {}, partitioning, report)
-    wanted = [
-        item
-        for item in collected.data
-        if _attributes(item).get("editor_type") == DRAG_AND_DROP and (managed is None or _name(item) in managed)
-    ]
+    drag_and_drop = [item for item in collected.data if _attributes(item).get("editor_type") == DRAG_AND_DROP]
+    if drag_and_drop and inspect.isawaitable(managed):
+        managed = await managed
+    names = managed if managed is None or isinstance(managed, Collection) else ()
+    wanted = [item for item in drag_and_drop if names is None or _name(item) in names]
     report.definitions += len(wanted)
     definitions = dict(
         zip([item["id"] for item in wanted], await asyncio.gather(*(_definition(client, item) for item in wanted)), strict=True)

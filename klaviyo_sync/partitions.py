@@ -7,30 +7,30 @@ So, for operations whose spec allows a `created` filter and `sort=created` (temp
 
 1. Prefix: walk ascending by `created`, one page after another. A collection of up to `prefix_pages` pages ends
    here, read with exactly the lower bound of requests.
-2. Probe: still more pages, so read one page from the top (`sort=-created`). Let lo be the `created` second of the
-   last object the prefix read (the prefix holds every object created before lo) and hi one second after the
-   oldest object on the probe page (the probe holds every object created at or after hi). If hi <= lo, both ends
-   met: done. Otherwise [lo, hi) is the unread middle.
-3. Slices: the middle is split at whole seconds into as many slices as the estimated pages pay for (density of
-   the pages read so far; at most `max_walks`), walked concurrently, each following `links.next` verbatim:
-   - the prefix walk continues from its cursor until it reads an object created at or after the first boundary;
-   - each other slice starts with a server-side filter on its lower boundary (`greater-or-equal`, or on lists,
-     which allow only `greater-than`, `greater-than` one second earlier) and, where the spec allows `less-than`,
-     its upper boundary; it also stops by itself once it reads an object at or past its upper boundary.
+2. Top: still more pages, so start a second walk from the newest end (`sort=-created`). Let lo be the `created`
+   second of the last object the prefix read and s that of the oldest object on the top walk's first page. If
+   s < lo, both ends met: done. Otherwise the seconds [lo, s] are the unread middle.
+3. Slices: the middle is split at whole seconds into as many ranges as the estimated pages pay for (density of the
+   pages read so far; at most `max_walks`), walked concurrently, each following `links.next` verbatim:
+   - the prefix walk continues ascending from its cursor through the first range;
+   - the top walk continues descending from its cursor through the last range;
+   - each range between starts a walk with a server-side filter on its lower boundary (`greater-or-equal`, or on
+     lists, which allow only `greater-than`, `greater-than` one second earlier) and, where the spec allows
+     `less-than`, its upper boundary; it also stops by itself once it reads an object at or past its upper boundary.
 
 Exactness. Every walk keeps only the objects whose `created` second lies in its own range: (-inf, b1) for the
-prefix walk, [b_i, b_i+1) for a slice, [hi, +inf) for the probe. The ranges partition the time line, so no object
-is kept twice (ids are deduplicated as well, and the duplicates counted, which should stay 0). A walk sorted by
-`created` over keyset cursors (Klaviyo's cursors are keyset tuples; the emulator's too) has read every object
-created before the last one it read, so an object present for the whole read is in exactly one range and read by
-that range's walk. Boundaries are whole seconds: `created` is shown to the second, and for a whole second b,
-"shown >= b" and "is >= b" agree even if Klaviyo keeps fractions. `created` never changes. An object with no
-`created` would sort to one end; seen on the prefix's first page or the probe, the walk falls back to sequential.
-Objects created or deleted during the read may or may not be read; never twice.
+prefix walk, [b_i, b_i+1) for a slice, [b_last, +inf) for the top walk. The ranges partition the time line, so no
+object is kept twice (ids are deduplicated as well, and the duplicates counted, which should stay 0). A walk sorted
+by `created` over keyset cursors (Klaviyo's cursors are keyset tuples; the emulator's too) has read every object on
+its side of the last one it read, so an object present for the whole read is in exactly one range and read by that
+range's walk. Boundaries are whole seconds: `created` is shown to the second, and for a whole second b, "shown >= b"
+and "is >= b" agree even if Klaviyo keeps fractions. `created` never changes. An object with no `created` would sort
+to one end; seen on the prefix's pages or the top walk's first page, the walk falls back to sequential. Objects
+created or deleted during the read may or may not be read; never twice.
 
 Cost. A sequential walk makes exactly ceil(n / page size) requests. A partitioned one makes at most one more per
-walk (each walk's last page may be partial, the probe's ties at its oldest second are read again): at most
-lower bound + walks, reported in `WalkStats`.
+walk (each walk's last page may hold objects of the next range): at most lower bound + walks, reported in
+`WalkStats`. Because the prefix and top walks continue from their cursors, neither re-reads what it already has.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class WalkStats:
     """What reading one collection cost."""
 
     requests: int = 0  # pages fetched (answered requests; the client's request_counts also counts retries)
-    walks: int = 1  # 1 = one sequential walk; more = prefix, probe and slices
+    walks: int = 1  # 1 = one sequential walk; more = prefix, top and slices
     duplicates: int = 0  # objects kept by more than one walk and dropped (the ranges make this 0)
 
     @property
@@ -160,6 +160,7 @@ class _Walk:
     def __init__(self, client: KlaviyoClient, operation_id: str, params: dict[str, str], stats: WalkStats) -> None:
         self._pages: AsyncGenerator[dict[str, Any], None] = client.paginate(operation_id, params)  # type: ignore[assignment]
         self._stats = stats
+        self.descending = params.get("sort", "").startswith("-")
         self.data: list[dict[str, Any]] = []
         self.included: list[dict[str, Any]] = []
         self.pages = 0
@@ -189,9 +190,16 @@ class _Walk:
         return self.has_next
 
     async def run(self, stop: int | None = None) -> None:
-        """Walk on until the end, or (ascending walks) until an object created at or after `stop` was read."""
-        while self.has_next and not (stop is not None and self.last_second is not None and self.last_second >= stop):
+        """Walk on until the end, or until an object past `stop` was read: created at or after it when ascending,
+        before it when descending."""
+        while self.has_next and not self._passed(stop):
             await self.step()
+
+    def _passed(self, stop: int | None) -> bool:
+        last = self.last_second
+        if stop is None or last is None:
+            return False
+        return last < stop if self.descending else last >= stop
 
     @property
     def last_second(self) -> int | None:
@@ -208,44 +216,50 @@ async def _partitioned(
     stats: WalkStats,
 ) -> Walked:
     stats.walks = 2
-    probe = _Walk(client, operation_id, {**params, "sort": "-created"}, stats)
-    async with probe:
-        await probe.step()
-    if not probe.has_next:  # the whole collection fit on the probe page (objects were deleted meanwhile)
-        return _merge([(probe, None, None)], stats)
-    lo, oldest_on_probe = prefix.last_second, probe.last_second
-    if prefix.undated or probe.undated or lo is None or oldest_on_probe is None:
-        await prefix.run()  # objects without `created`: only a full walk is sure to see them
-        return _merge([(prefix, None, None)], stats)
-    hi = oldest_on_probe + 1
-    if hi <= lo:  # the two ends met
-        return _merge([(prefix, None, hi), (probe, hi, None)], stats)
+    top = _Walk(client, operation_id, {**params, "sort": "-created"}, stats)
+    async with top:
+        await top.step()
+        if not top.has_next:  # the whole collection fit on the top page (objects were deleted meanwhile)
+            return _merge([(top, None, None)], stats)
+        lo, oldest_on_top = prefix.last_second, top.last_second
+        if prefix.undated or top.undated or lo is None or oldest_on_top is None:
+            await prefix.run()  # objects without `created`: only a full walk is sure to see them
+            return _merge([(prefix, None, None)], stats)
+        if oldest_on_top < lo:  # the two ends met: the prefix holds everything before lo, the top everything after
+            return _merge([(prefix, None, lo), (top, lo, None)], stats)
 
-    boundaries = _boundaries(lo, hi, _walks_worth(partitioning, operation_id, prefix, probe, hi - lo))
-    uppers = list(itertools.pairwise(boundaries[1:]))  # the new slices' [low, high); the prefix walk takes [lo, b1)
-    slices = [_Walk(client, operation_id, _slice_params(params, bounds, low, high), stats) for low, high in uppers]
-    stats.walks += len(slices)
-    try:
-        await all_or_nothing(
-            prefix.run(stop=boundaries[1]), *(walk.run(stop=high) for walk, (_, high) in zip(slices, uppers, strict=True))
-        )
-    finally:
-        for walk in slices:
-            await walk.__aexit__()
+        end = oldest_on_top + 1  # the middle is [lo, end)
+        walks = _walks_worth(partitioning, operation_id, prefix, top, end - lo)
+        if walks == 1:  # too little to split: the top walk reads down to lo, the prefix keeps what lies before
+            await top.run(stop=lo)
+            return _merge([(prefix, None, lo), (top, lo, None)], stats)
+        boundaries = _boundaries(lo, end, walks)
+        uppers = list(itertools.pairwise(boundaries[1:-1]))  # the slices' [low, high); prefix and top take the ends
+        slices = [_Walk(client, operation_id, _slice_params(params, bounds, low, high), stats) for low, high in uppers]
+        stats.walks += len(slices)
+        try:
+            await all_or_nothing(
+                prefix.run(stop=boundaries[1]),
+                top.run(stop=boundaries[-2]),
+                *(walk.run(stop=high) for walk, (_, high) in zip(slices, uppers, strict=True)),
+            )
+        finally:
+            for walk in slices:
+                await walk.__aexit__()
     ranges = [(prefix, None, boundaries[1])]
     ranges += [(walk, low, high) for walk, (low, high) in zip(slices, uppers, strict=True)]
-    return _merge([*ranges, (probe, hi, None)], stats)
+    return _merge([*ranges, (top, boundaries[-2], None)], stats)
 
 
 def _slice_params(params: dict[str, str], bounds: _Bounds, low: int, high: int) -> dict[str, str]:
     return {**params, "sort": "created", "filter": bounds.filter(low, high)}
 
 
-def _walks_worth(partitioning: Partitioning, operation_id: str, prefix: _Walk, probe: _Walk, middle_seconds: int) -> int:
+def _walks_worth(partitioning: Partitioning, operation_id: str, prefix: _Walk, top: _Walk, middle_seconds: int) -> int:
     """How many walks the middle pays for, from the density of the objects read so far (at least 1)."""
-    first, top = created_second(prefix.data[0]), created_second(probe.data[0])
-    seconds_seen = (prefix.last_second or 0) - (first or 0) + (top or 0) - (probe.last_second or 0) + 2
-    density = (len(prefix.data) + len(probe.data)) / max(1, seconds_seen)  # objects per second
+    first, newest = created_second(prefix.data[0]), created_second(top.data[0])
+    seconds_seen = (prefix.last_second or 0) - (first or 0) + (newest or 0) - (top.last_second or 0) + 2
+    density = (len(prefix.data) + len(top.data)) / max(1, seconds_seen)  # objects per second
     page_size = operation(operation_id).page_size or 1
     pages = density * middle_seconds / page_size
     return max(1, min(partitioning.max_walks, middle_seconds, math.floor(pages / partitioning.pages_per_walk)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import reprlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -111,6 +112,11 @@ class Resource:
     def with_(self, **changes: Any) -> Resource:
         return replace(self, **changes)
 
+    def __repr__(self) -> str:
+        # Bounded: a template's HTML can be 100 KB, and reprs end up in logs, debuggers and asyncio's task reprs.
+        extras = "".join(f", {name}={short_repr(getattr(self, name))}" for name in ("id", "clone_from") if getattr(self, name))
+        return f"Resource({self.address}, attrs={short_repr(dict(self.attrs))}{extras})"
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, Resource)
@@ -121,6 +127,15 @@ class Resource:
 
     def __hash__(self) -> int:
         return hash(self.rid)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlevel = 60, 60, 3
+
+
+def short_repr(value: Any) -> str:
+    """A repr cut to a readable size (long strings and deep or long containers are elided with ...)."""
+    return _SHORT.repr(value)
 
 
 def address(kind: Kind, key: Key) -> str:
@@ -212,6 +227,10 @@ class FieldChange:
     old: Any
     new: Any
     forces_replacement: bool = False
+
+    def __repr__(self) -> str:
+        replacing = ", forces_replacement" if self.forces_replacement else ""
+        return f"FieldChange({self.field}: {short_repr(self.old)} -> {short_repr(self.new)}{replacing})"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,7 +24,6 @@ from klaviyo_sync.commands.common import (
     Connection,
     ConnectionOptions,
     connection_options,
-    managed_template_names,
     no_color_option,
     open_connection,
     parse_var_options,
@@ -32,6 +32,9 @@ from klaviyo_sync.commands.common import (
 )
 from klaviyo_sync.errors import ApplyError, ConfigError
 from klaviyo_sync.resources import Plan, State
+
+if TYPE_CHECKING:
+    from klaviyo_sync.manifest.project import Project
 
 CONFIRM_WORD = "yes"
 
@@ -104,23 +107,19 @@ def command(
         if targets or force:
             raise ConfigError("--target and --force apply to planning, not to a saved plan", hint="plan again with them")
         plan = _read_saved_plan(path)
-        from klaviyo_sync.manifest import load_project
+        from klaviyo_sync.inputs import loading_project
 
-        root = project_dir or Path(".")
-        # Only the files' hashes matter here (staleness); the plan that was saved checked their content.
-        project = load_project(root, values, defer_html_checks=True)
-        with open_connection(connection) as conn:
-            asyncio.run(_apply_saved(plan, project, conn, output))
+        with loading_project(project_dir or Path("."), values) as loading, open_connection(connection) as conn:
+            asyncio.run(_apply_saved(plan, loading, conn, output))
         return
     if project_dir is not None:
         raise ConfigError(
             "--project is for a saved plan; give the project as PATH instead", hint=f"klaviyo-sync apply {project_dir}"
         )
-    from klaviyo_sync.manifest import load_project
+    from klaviyo_sync.inputs import loading_project
 
-    project = load_project(path, values, defer_html_checks=True)
-    with open_connection(connection) as conn:
-        plan, live = asyncio.run(_plan(project, conn, targets, force))
+    with loading_project(path, values) as loading, open_connection(connection) as conn:
+        plan, live = asyncio.run(_plan(loading, conn, targets, force))
         _show_plan(plan, output)
         if plan.empty:
             _emit_json_result(output, None)
@@ -141,14 +140,13 @@ def _read_saved_plan(path: Path) -> Plan:
     return plan_from_json(data)
 
 
-async def _plan(project: Any, conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Plan, State]:
+async def _plan(loading: Future[Project], conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Plan, State]:
     from klaviyo_sync.client import KlaviyoClient
-    from klaviyo_sync.live import read_live_state
+    from klaviyo_sync.inputs import read_account
     from klaviyo_sync.plan import build_plan
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        live = await read_live_state(client, managed_templates=managed_template_names(project.state))
-    project.check_deferred_html(live)
+        project, live = await read_account(loading, client)
     return build_plan(project, live, targets=targets, force=force), live
 
 
@@ -170,13 +168,14 @@ def _confirm(output: Output) -> None:
         raise ConfigError("Apply cancelled: nothing was changed.", hint="type yes in full to apply")
 
 
-async def _apply_saved(plan: Plan, project: Any, conn: Connection, output: Output) -> None:
+async def _apply_saved(plan: Plan, loading: Future[Project], conn: Connection, output: Output) -> None:
     from klaviyo_sync.apply import check_staleness
     from klaviyo_sync.client import KlaviyoClient
-    from klaviyo_sync.live import read_live_state
+    from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        live = await read_live_state(client, managed_templates=managed_template_names(project.state))
+        # Only the files' hashes matter here (staleness); the plan that was saved checked their content.
+        project, live = await read_account(loading, client, check_html=False)
     check_staleness(plan, current_hashes=project.file_hashes, live=live)
     output.echo(f"The saved plan is current: {len(plan.changes)} change(s) to apply.")
     if plan.empty:

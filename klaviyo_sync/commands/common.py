@@ -19,7 +19,6 @@ from typing import Any
 import click
 
 from klaviyo_sync.errors import ConfigError, Problem
-from klaviyo_sync.resources import Kind, State
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 # The key the embedded emulator's account answers to; it is not a secret.
@@ -175,15 +174,6 @@ def parse_var_options(values: tuple[str, ...]) -> dict[str, str]:
 def use_color(no_color: bool) -> bool:
     """Colour only on a terminal, and never with --no-color or NO_COLOR set (https://no-color.org)."""
     return not no_color and not os.environ.get("NO_COLOR") and sys.stdout.isatty()
-
-
-def managed_template_names(desired: State) -> set[str]:
-    """Templates whose drag-and-drop definition the plan may compare: declared ones, under any earlier name."""
-    names: set[str] = set()
-    for template in desired.of_kind(Kind.TEMPLATE):
-        names.add(template.name)
-        names.update(template.renamed_from)
-    return names
 
 
 def problem_from_cwd(project_root: Path, problem: Problem) -> Problem:

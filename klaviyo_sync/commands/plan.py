@@ -6,7 +6,9 @@ import asyncio
 import json
 import os
 import tempfile
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,7 +16,6 @@ from klaviyo_sync.commands.common import (
     Connection,
     ConnectionOptions,
     connection_options,
-    managed_template_names,
     no_color_option,
     open_connection,
     parse_var_options,
@@ -24,6 +25,9 @@ from klaviyo_sync.commands.common import (
 )
 from klaviyo_sync.errors import ConfigError, PlanError
 from klaviyo_sync.resources import State
+
+if TYPE_CHECKING:
+    from klaviyo_sync.manifest.project import Project
 
 EXIT_CHANGES = 2
 
@@ -79,14 +83,12 @@ def command(
     Nothing is written to the account. Every change comes with its reason; deletes happen only for kinds
     under `prune`, and a plan over the safety thresholds is refused unless --force.
     """
-    from klaviyo_sync.manifest import load_project
+    from klaviyo_sync.inputs import loading_project
     from klaviyo_sync.plan import build_plan, plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
-    project = load_project(path, parse_var_options(variables), defer_html_checks=True)
-    with open_connection(connection) as conn:
-        live = asyncio.run(_read_live(conn, managed_template_names(project.state)))
-    project.check_deferred_html(live)
+    with loading_project(path, parse_var_options(variables)) as loading, open_connection(connection) as conn:
+        project, live = asyncio.run(_read_account(loading, conn))
     try:
         plan = build_plan(project, live, targets=targets, force=force)
     except PlanError as exc:
@@ -105,12 +107,12 @@ def command(
         raise SystemExit(EXIT_CHANGES)
 
 
-async def _read_live(conn: Connection, managed_templates: set[str]) -> State:
+async def _read_account(loading: Future[Project], conn: Connection) -> tuple[Project, State]:
     from klaviyo_sync.client import KlaviyoClient
-    from klaviyo_sync.live import read_live_state
+    from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        return await read_live_state(client, managed_templates=managed_templates)
+        return await read_account(loading, client)
 
 
 def _write_atomically(path: Path, text: str) -> None:

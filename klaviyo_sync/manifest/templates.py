@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,8 @@ UNPARSED_BLOCKS = ("comment", "verbatim")
 class ReferencedFile:
     path: Path
     rel: str  # project-relative posix path
-    raw: bytes
-    text: str
+    raw: bytes = field(repr=False)
+    text: str = field(repr=False)
 
 
 def read_referenced(
