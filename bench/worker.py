@@ -114,7 +114,14 @@ def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[
     phases = {} if phases is None else phases
     began = time.perf_counter()
     with loading_project(Path(job["project"]), {}) as loading:
-        loading.add_done_callback(lambda _: phases.setdefault("load_s", time.perf_counter() - began))
+        start = loading.start
+
+        def start_timed() -> Any:  # notes when the project was ready, whoever starts the load
+            future = start()
+            future.add_done_callback(lambda _: phases.setdefault("load_s", time.perf_counter() - began))
+            return future
+
+        loading.start = start_timed  # type: ignore[method-assign]
         project, live = asyncio.run(read(loading))
     read_done = time.perf_counter()
     plan = build_plan(project, live)

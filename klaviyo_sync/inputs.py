@@ -2,8 +2,9 @@
 
 Loading a large project is CPU work (YAML, schema, 1,000 template files) while reading the account is mostly waiting
 on the network and the rate limits, so they overlap: the project loads in a worker thread while the account is read.
-The reader needs only one thing from the manifests, the names of the managed templates (whose drag-and-drop
-definitions it fetches), and waits for them only once the template collection has been walked.
+The loader starts once the reader has sent its first requests (both compete for the interpreter; the read is the
+longer path). The reader needs only one thing from the manifests, the names of the managed templates (whose
+drag-and-drop definitions it fetches), and waits for them only once the template collection has been walked.
 
 Manifest problems come first, as if the project had been loaded before anything else: when the project cannot be
 loaded, that is the error reported, whatever else failed meanwhile (a missing API key, a failed read), and a read
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -25,15 +27,38 @@ if TYPE_CHECKING:
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.manifest.project import Project
 
+LOOP_SWITCH_INTERVAL_S = 0.0005
+
+
+class ProjectLoading:
+    """A project loaded in a worker thread, from the first call to `start` (or `result`) on."""
+
+    def __init__(self, pool: ThreadPoolExecutor, path: Path, variables: Mapping[str, str]) -> None:
+        self._pool, self._path, self._variables = pool, path, variables
+        self._future: Future[Project] | None = None
+
+    def start(self) -> Future[Project]:
+        if self._future is None:
+            self._future = self._pool.submit(_load, self._path, self._variables)
+        return self._future
+
+    def result(self) -> Project:
+        """The project (waiting for it, loading it now if nothing started it); raises its ManifestError."""
+        return self.start().result()
+
+
+def _load(path: Path, variables: Mapping[str, str]) -> Project:
+    from klaviyo_sync.manifest import load_project  # imported by the worker too: the schema stack takes a while
+
+    return load_project(path, variables, defer_html_checks=True)
+
 
 @contextlib.contextmanager
-def loading_project(path: Path, variables: Mapping[str, str]) -> Iterator[Future[Project]]:
-    """Load the project in a worker thread for the duration of the block; if the block fails and the project
-    could not be loaded either, the manifest error is raised instead (it is the one to fix first)."""
-    from klaviyo_sync.manifest import load_project
-
+def loading_project(path: Path, variables: Mapping[str, str]) -> Iterator[ProjectLoading]:
+    """A project to load while the block reads the account; if the block fails and the project cannot be loaded
+    either, the manifest error is raised instead (it is the one to fix first)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="klaviyo-sync-load") as pool:
-        loading = pool.submit(load_project, path, variables, defer_html_checks=True)
+        loading = ProjectLoading(pool, path, variables)
         try:
             yield loading
         except BaseException:
@@ -41,18 +66,26 @@ def loading_project(path: Path, variables: Mapping[str, str]) -> Iterator[Future
             raise
 
 
-async def read_account(loading: Future[Project], client: KlaviyoClient, *, check_html: bool = True) -> tuple[Project, State]:
+async def read_account(loading: ProjectLoading, client: KlaviyoClient, *, check_html: bool = True) -> tuple[Project, State]:
     """The loaded project and the live account, read while the project loads. `check_html`: run the HTML checks
     deferred until the live account shows which files differ from it (a saved plan's apply checks hashes instead)."""
     from klaviyo_sync.live import read_live_state
 
-    project_loaded = asyncio.wrap_future(loading)
-    names = asyncio.ensure_future(_managed_names(project_loaded))
+    loaded: asyncio.Future[Project] = asyncio.get_running_loop().create_future()
+    names = asyncio.ensure_future(_managed_names(loaded))
     reading = asyncio.ensure_future(read_live_state(client, managed_templates=names))
+    switch_interval = sys.getswitchinterval()
     try:
-        project = await asyncio.shield(project_loaded)
+        # While the loader runs, hand the interpreter back to the event loop sooner (default: every 5 ms), so
+        # requests leave and answers are taken in without waiting for the loader's time slice.
+        sys.setswitchinterval(LOOP_SWITCH_INTERVAL_S)
+        await asyncio.sleep(0)  # the reader starts its walks before the loader starts competing
+        project = await asyncio.shield(asyncio.wrap_future(loading.start()))
+        sys.setswitchinterval(switch_interval)
+        loaded.set_result(project)
         live = await reading
     finally:
+        sys.setswitchinterval(switch_interval)
         for task in (reading, names):
             task.cancel()
         await asyncio.gather(reading, names, return_exceptions=True)
@@ -61,8 +94,8 @@ async def read_account(loading: Future[Project], client: KlaviyoClient, *, check
     return project, live
 
 
-async def _managed_names(project_loaded: asyncio.Future[Project]) -> set[str]:
-    return managed_template_names((await asyncio.shield(project_loaded)).state)
+async def _managed_names(loaded: asyncio.Future[Project]) -> set[str]:
+    return managed_template_names((await loaded).state)
 
 
 def managed_template_names(desired: State) -> set[str]:

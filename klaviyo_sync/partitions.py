@@ -54,7 +54,7 @@ class Partitioning:
     mode: Literal["auto", "sequential"] = "auto"
     prefix_pages: int = 10  # collections up to this many pages are always read sequentially (exactly)
     pages_per_walk: int = 4  # split only when each walk is expected to read at least this many pages
-    max_walks: int = 6  # concurrent walks over the middle; 6 x 10 pages/s stays under the 75/s burst limit
+    max_walks: int = 10  # concurrent walks over the middle; 10 x ~7 pages/s stays under the 75/s burst limit
 
     def __post_init__(self) -> None:
         if self.prefix_pages < 1 or self.pages_per_walk < 1 or self.max_walks < 1:

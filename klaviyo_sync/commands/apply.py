@@ -12,7 +12,6 @@ import json
 import signal
 import sys
 from collections.abc import Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from klaviyo_sync.errors import ApplyError, ConfigError
 from klaviyo_sync.resources import Plan, State
 
 if TYPE_CHECKING:
-    from klaviyo_sync.manifest.project import Project
+    from klaviyo_sync.inputs import ProjectLoading
 
 CONFIRM_WORD = "yes"
 
@@ -140,7 +139,7 @@ def _read_saved_plan(path: Path) -> Plan:
     return plan_from_json(data)
 
 
-async def _plan(loading: Future[Project], conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Plan, State]:
+async def _plan(loading: ProjectLoading, conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Plan, State]:
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
     from klaviyo_sync.plan import build_plan
@@ -168,7 +167,7 @@ def _confirm(output: Output) -> None:
         raise ConfigError("Apply cancelled: nothing was changed.", hint="type yes in full to apply")
 
 
-async def _apply_saved(plan: Plan, loading: Future[Project], conn: Connection, output: Output) -> None:
+async def _apply_saved(plan: Plan, loading: ProjectLoading, conn: Connection, output: Output) -> None:
     from klaviyo_sync.apply import check_staleness
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account

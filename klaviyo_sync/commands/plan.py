@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import tempfile
-from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from klaviyo_sync.errors import ConfigError, PlanError
 from klaviyo_sync.resources import State
 
 if TYPE_CHECKING:
+    from klaviyo_sync.inputs import ProjectLoading
     from klaviyo_sync.manifest.project import Project
 
 EXIT_CHANGES = 2
@@ -107,7 +107,7 @@ def command(
         raise SystemExit(EXIT_CHANGES)
 
 
-async def _read_account(loading: Future[Project], conn: Connection) -> tuple[Project, State]:
+async def _read_account(loading: ProjectLoading, conn: Connection) -> tuple[Project, State]:
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
 
