@@ -2,8 +2,8 @@
 
 Loading a large project is CPU work (YAML, schema, 1,000 template files) while reading the account is mostly waiting
 on the network and the rate limits, so they overlap: the project loads in a worker thread while the account is read.
-The loader starts once the reader has sent its first requests (both compete for the interpreter; the read is the
-longer path). The reader needs only one thing from the manifests, the names of the managed templates (whose
+The loader starts once the reader's walks are under way (both compete for the interpreter; the read is the longer
+path). The reader needs only one thing from the manifests, the names of the managed templates (whose
 drag-and-drop definitions it fetches), and waits for them only once the template collection has been walked.
 
 Manifest problems come first, as if the project had been loaded before anything else: when the project cannot be
@@ -61,7 +61,7 @@ def loading_project(path: Path, variables: Mapping[str, str]) -> Iterator[Projec
         loading = ProjectLoading(pool, path, variables)
         try:
             yield loading
-        except BaseException:
+        except Exception:  # an interrupt (Ctrl-C) stays an interrupt
             loading.result()  # raises the manifest error, if there is one
             raise
 

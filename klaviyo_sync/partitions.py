@@ -17,6 +17,9 @@ So, for operations whose spec allows a `created` filter and `sort=created` (temp
    - each range between starts a walk with a server-side filter on its lower boundary (`greater-or-equal`, or on
      lists, which allow only `greater-than`, `greater-than` one second earlier) and, where the spec allows
      `less-than`, its upper boundary; it also stops by itself once it reads an object at or past its upper boundary.
+4. Rebalancing: objects are rarely created evenly over time, so ranges cut evenly in time hold very different
+   numbers of objects. Whenever a walk finishes, the range with the most pages left (estimated from its own walk's
+   density) is split at a whole second: its walk stops at the split and a new walk takes the rest.
 
 Exactness. Every walk keeps only the objects whose `created` second lies in its own range: (-inf, b1) for the
 prefix walk, [b_i, b_i+1) for a slice, [b_last, +inf) for the top walk. The ranges partition the time line, so no
@@ -53,8 +56,8 @@ class Partitioning:
 
     mode: Literal["auto", "sequential"] = "auto"
     prefix_pages: int = 10  # collections up to this many pages are always read sequentially (exactly)
-    pages_per_walk: int = 4  # split only when each walk is expected to read at least this many pages
-    max_walks: int = 10  # concurrent walks over the middle; 10 x ~7 pages/s stays under the 75/s burst limit
+    pages_per_walk: int = 2  # split only when each walk is expected to read at least this many pages
+    max_walks: int = 16  # concurrent walks over the middle; the pacer keeps them within the 75/s burst limit
 
     def __post_init__(self) -> None:
         if self.prefix_pages < 1 or self.pages_per_walk < 1 or self.max_walks < 1:
@@ -166,6 +169,7 @@ class _Walk:
         self.pages = 0
         self.has_next = True
         self.undated = False  # an object without a readable `created` was read
+        self.stop: int | None = None  # the boundary this walk reads up to (down to, when descending)
 
     async def __aenter__(self) -> _Walk:
         return self
@@ -191,15 +195,16 @@ class _Walk:
 
     async def run(self, stop: int | None = None) -> None:
         """Walk on until the end, or until an object past `stop` was read: created at or after it when ascending,
-        before it when descending."""
-        while self.has_next and not self._passed(stop):
+        before it when descending. `self.stop` may be moved closer while the walk runs (see `_Ranges.split`)."""
+        self.stop = stop
+        while self.has_next and not self._passed():
             await self.step()
 
-    def _passed(self, stop: int | None) -> bool:
+    def _passed(self) -> bool:
         last = self.last_second
-        if stop is None or last is None:
+        if self.stop is None or last is None:
             return False
-        return last < stop if self.descending else last >= stop
+        return last < self.stop if self.descending else last >= self.stop
 
     @property
     def last_second(self) -> int | None:
@@ -234,21 +239,103 @@ async def _partitioned(
             await top.run(stop=lo)
             return _merge([(prefix, None, lo), (top, lo, None)], stats)
         boundaries = _boundaries(lo, end, walks)
-        uppers = list(itertools.pairwise(boundaries[1:-1]))  # the slices' [low, high); prefix and top take the ends
-        slices = [_Walk(client, operation_id, _slice_params(params, bounds, low, high), stats) for low, high in uppers]
-        stats.walks += len(slices)
+        ranges = _Ranges(client, operation_id, params, partitioning, bounds, stats)
+        ranges.add(prefix, None, boundaries[1])
+        for low, high in itertools.pairwise(boundaries[1:-1]):
+            ranges.add(ranges.slice(low, high), low, high)
+        ranges.add(top, boundaries[-2], None)
         try:
-            await all_or_nothing(
-                prefix.run(stop=boundaries[1]),
-                top.run(stop=boundaries[-2]),
-                *(walk.run(stop=high) for walk, (_, high) in zip(slices, uppers, strict=True)),
-            )
+            await ranges.run()
         finally:
-            for walk in slices:
-                await walk.__aexit__()
-    ranges = [(prefix, None, boundaries[1])]
-    ranges += [(walk, low, high) for walk, (low, high) in zip(slices, uppers, strict=True)]
-    return _merge([*ranges, (top, boundaries[-2], None)], stats)
+            await ranges.close()
+    return _merge(ranges.final(), stats)
+
+
+class _Ranges:
+    """The concurrent walks over disjoint `created` ranges. Whenever one finishes, the range with the most left to
+    read is split in two (whole seconds), so no walk is left on its own with a long tail: objects are rarely
+    created evenly over time. A split costs at most one request, like any other walk."""
+
+    def __init__(
+        self,
+        client: KlaviyoClient,
+        operation_id: str,
+        params: dict[str, str],
+        partitioning: Partitioning,
+        bounds: _Bounds,
+        stats: WalkStats,
+    ) -> None:
+        self._client, self._operation_id, self._params = client, operation_id, params
+        self._partitioning, self._bounds, self._stats = partitioning, bounds, stats
+        self._page_size = operation(operation_id).page_size or 1
+        self._ranges: list[list[Any]] = []  # [walk, low, high]: the walk keeps objects created in [low, high)
+        self._opened: list[_Walk] = []  # slices this object started, closed by `close`
+
+    def slice(self, low: int, high: int) -> _Walk:
+        walk = _Walk(self._client, self._operation_id, _slice_params(self._params, self._bounds, low, high), self._stats)
+        self._opened.append(walk)
+        self._stats.walks += 1
+        return walk
+
+    def add(self, walk: _Walk, low: int | None, high: int | None) -> None:
+        self._ranges.append([walk, low, high])
+
+    async def run(self) -> None:
+        running = {asyncio.ensure_future(self._walk(entry)): entry for entry in self._ranges}
+        try:
+            while running:
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a failed walk fails the read
+                    del running[task]
+                while len(running) < self._partitioning.max_walks and (entry := self._split()) is not None:
+                    running[asyncio.ensure_future(self._walk(entry))] = entry
+        finally:
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _walk(self, entry: list[Any]) -> None:
+        walk, low, high = entry
+        await walk.run(stop=low if walk.descending else high)
+
+    def _split(self) -> list[Any] | None:
+        """Split the unfinished range with the most pages left to read; the new half gets its own walk."""
+        best: tuple[float, list[Any], int, int] | None = None
+        for entry in self._ranges:
+            walk, low, high = entry
+            last = walk.last_second
+            if not walk.has_next or last is None or walk._passed():
+                continue
+            # Whole seconds nobody has read yet: after the last second an ascending walk reached, before a descending one's.
+            first, end = (low, last) if walk.descending else (last + 1, high)
+            if first is None or end is None or end - first < 2:
+                continue
+            density = len(walk.data) / max(1, abs(last - created_second(walk.data[0])) + 1)  # type: ignore[operator]
+            pages_left = density * (end - first) / self._page_size
+            if pages_left >= 2 * self._partitioning.pages_per_walk and (best is None or pages_left > best[0]):
+                best = (pages_left, entry, first, end)
+        if best is None:
+            return None
+        _, entry, first, end = best
+        walk = entry[0]
+        middle = (first + end) // 2
+        if walk.descending:  # it keeps [middle, +inf); the new walk reads [first, middle)
+            entry[1] = walk.stop = middle
+            low, high = first, middle
+        else:  # it keeps [low, middle); the new walk reads [middle, end)
+            entry[2] = walk.stop = middle
+            low, high = middle, end
+        new = [self.slice(low, high), low, high]
+        self._ranges.append(new)
+        return new
+
+    def final(self) -> list[tuple[_Walk, int | None, int | None]]:
+        return [(walk, low, high) for walk, low, high in self._ranges]
+
+    async def close(self) -> None:
+        for walk in self._opened:
+            await walk.__aexit__()
 
 
 def _slice_params(params: dict[str, str], bounds: _Bounds, low: int, high: int) -> dict[str, str]:

@@ -232,3 +232,26 @@ def test_templates_without_created_make_the_walk_sequential_and_are_all_read(
     assert len(partitioned.of_kind(Kind.TEMPLATE)) == 60
     assert list(partitioned) == list(sequential)
     assert report.collections["get_templates"].walks == 2  # prefix and top, then the prefix walked to the end
+
+
+def test_a_walk_that_finishes_early_takes_over_half_of_the_busiest_range(
+    make_emulator: MakeEmulator, serve_emulator: Callable[[Emulator], ServedEmulator]
+) -> None:
+    """Objects are rarely created evenly: here most of them sit in one part of the time line. Slices cut evenly in
+    time finish at very different moments; each time one does, the busiest range is split in two."""
+    steps = [0.1] * 100 + [2.0] * 10 + [0.05] * 300 + [1.0] * 10  # dense prefix, sparse middle, dense block, top
+    emulator = make_emulator(clock=SteppingClock(steps), latency_ms=20)
+    emulator.seed(CANARY_KEY, templates_and_lists(len(steps), 0))
+    served = serve_emulator(emulator)
+
+    def over_loopback(_: Emulator) -> KlaviyoClient:  # real concurrency: walks progress side by side
+        return KlaviyoClient(CANARY_KEY, base_url=served.base_url, pacing=False)
+
+    sequential, _ = read(emulator, SEQUENTIAL)
+    partitioned, report = read(emulator, Partitioning(prefix_pages=10, pages_per_walk=1, max_walks=4), make_client=over_loopback)
+
+    stats = report.collections["get_templates"]
+    assert stats.walks > 2 + 2  # prefix, top and two slices to start with; splits added more
+    assert list(partitioned) == list(sequential)
+    assert stats.duplicates == 0
+    assert 42 <= stats.requests <= 42 + stats.max_extra_requests
