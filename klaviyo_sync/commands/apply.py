@@ -26,6 +26,7 @@ from klaviyo_sync.commands.common import (
     no_color_option,
     open_connection,
     parse_var_options,
+    problems_from_cwd,
     use_color,
     var_option,
 )
@@ -108,7 +109,8 @@ def command(
         plan = _read_saved_plan(path)
         from klaviyo_sync.inputs import loading_project
 
-        with loading_project(project_dir or Path("."), values) as loading, open_connection(connection) as conn:
+        root = project_dir or Path(".")
+        with problems_from_cwd(root), loading_project(root, values) as loading, open_connection(connection) as conn:
             asyncio.run(_apply_saved(plan, loading, conn, output))
         return
     if project_dir is not None:
@@ -117,7 +119,7 @@ def command(
         )
     from klaviyo_sync.inputs import loading_project
 
-    with loading_project(path, values) as loading, open_connection(connection) as conn:
+    with problems_from_cwd(path), loading_project(path, values) as loading, open_connection(connection) as conn:
         plan, live = asyncio.run(_plan(loading, conn, targets, force))
         _show_plan(plan, output)
         if plan.empty:

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from klaviyo_sync.errors import ConfigError, Problem
+from klaviyo_sync.errors import ConfigError, ManifestError, Problem, ProblemsError
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 # The key the embedded emulator's account answers to; it is not a secret.
@@ -182,3 +182,19 @@ def problem_from_cwd(project_root: Path, problem: Problem) -> Problem:
     cwd = Path.cwd().resolve()
     shown = absolute.relative_to(cwd).as_posix() if absolute.is_relative_to(cwd) else absolute.as_posix()
     return Problem(shown, problem.line, problem.column, problem.message, problem.hint)
+
+
+@contextlib.contextmanager
+def problems_from_cwd(project_path: Path) -> Iterator[None]:
+    """Manifest and plan problems raised in the block name their files from where the command runs (as `validate`
+    does), so a terminal or an editor opens them whatever directory the project is in."""
+    try:
+        yield
+    except ProblemsError as exc:
+        from klaviyo_sync.manifest import find_root_file
+
+        try:
+            root = find_root_file(project_path).parent.resolve()
+        except ManifestError:
+            raise exc from None
+        raise type(exc)(exc.message, [problem_from_cwd(root, problem) for problem in exc.problems]) from None

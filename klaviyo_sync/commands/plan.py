@@ -18,11 +18,11 @@ from klaviyo_sync.commands.common import (
     no_color_option,
     open_connection,
     parse_var_options,
-    problem_from_cwd,
+    problems_from_cwd,
     use_color,
     var_option,
 )
-from klaviyo_sync.errors import ConfigError, PlanError
+from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.resources import State
 
 if TYPE_CHECKING:
@@ -87,12 +87,10 @@ def command(
     from klaviyo_sync.plan import build_plan, plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
-    with loading_project(path, parse_var_options(variables)) as loading, open_connection(connection) as conn:
-        project, live = asyncio.run(_read_account(loading, conn))
-    try:
+    with problems_from_cwd(path):
+        with loading_project(path, parse_var_options(variables)) as loading, open_connection(connection) as conn:
+            project, live = asyncio.run(_read_account(loading, conn))
         plan = build_plan(project, live, targets=targets, force=force)
-    except PlanError as exc:
-        raise PlanError(exc.message, [problem_from_cwd(project.root, problem) for problem in exc.problems]) from None
     data = plan_to_json(plan)
     if out is not None:
         _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

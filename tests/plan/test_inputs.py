@@ -95,3 +95,15 @@ def test_cli_reports_the_manifest_problem_before_a_missing_key(tmp_path: Path, m
     output = result.output + result.stderr
     assert "missing.html" in output and "Traceback" not in output
     assert "API key" not in output
+
+
+@pytest.mark.parametrize("command", ["plan", "apply"])
+def test_manifest_problems_name_their_files_from_the_working_directory(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_project(tmp_path / "shop", BROKEN)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli([command, "shop", "--emulator", "--emulator-state", str(tmp_path / "state.json")])
+    output = result.output + result.stderr
+    assert result.exit_code == 1
+    assert "shop/klaviyo.yaml:4:" in output  # the line that names missing.html, as `validate` shows it
