@@ -66,14 +66,19 @@ def loading_project(path: Path, variables: Mapping[str, str]) -> Iterator[Projec
             raise
 
 
-async def read_account(loading: ProjectLoading, client: KlaviyoClient, *, check_html: bool = True) -> tuple[Project, State]:
+async def read_account(
+    loading: ProjectLoading, client: KlaviyoClient, *, check_html: bool = True, exact_reads: bool = False
+) -> tuple[Project, State]:
     """The loaded project and the live account, read while the project loads. `check_html`: run the HTML checks
-    deferred until the live account shows which files differ from it (a saved plan's apply checks hashes instead)."""
+    deferred until the live account shows which files differ from it (a saved plan's apply checks hashes instead).
+    `exact_reads`: one sequential walk per collection, exactly the lower bound of requests (slower when large)."""
     from klaviyo_sync.live import read_live_state
+    from klaviyo_sync.partitions import AUTO, SEQUENTIAL
 
     loaded: asyncio.Future[Project] = asyncio.get_running_loop().create_future()
     names = asyncio.ensure_future(_managed_names(loaded))
-    reading = asyncio.ensure_future(read_live_state(client, managed_templates=names))
+    partitioning = SEQUENTIAL if exact_reads else AUTO
+    reading = asyncio.ensure_future(read_live_state(client, managed_templates=names, partitioning=partitioning))
     switch_interval = sys.getswitchinterval()
     try:
         # While the loader runs, hand the interpreter back to the event loop sooner (default: every 5 ms), so

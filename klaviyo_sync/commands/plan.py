@@ -65,6 +65,12 @@ Examples:
     help="Plan only this object and what it depends on; repeatable. Tags are tag:GROUP/TAG.",
 )
 @click.option("--force", is_flag=True, help="Accept a plan over the update/delete thresholds (after reviewing it).")
+@click.option(
+    "--exact-reads",
+    is_flag=True,
+    help="Read each collection in one sequential page walk: exactly ceil(objects/page size) requests, "
+    "but one round trip per page (large accounts are read in concurrent walks otherwise).",
+)
 @no_color_option
 @connection_options
 def command(
@@ -75,6 +81,7 @@ def command(
     detailed_exitcode: bool,
     targets: tuple[str, ...],
     force: bool,
+    exact_reads: bool,
     no_color: bool,
     connection: ConnectionOptions,
 ) -> None:
@@ -89,7 +96,7 @@ def command(
 
     with problems_from_cwd(path):
         with loading_project(path, parse_var_options(variables)) as loading, open_connection(connection) as conn:
-            project, live = asyncio.run(_read_account(loading, conn))
+            project, live = asyncio.run(_read_account(loading, conn, exact_reads))
         plan = build_plan(project, live, targets=targets, force=force)
     data = plan_to_json(plan)
     if out is not None:
@@ -105,12 +112,12 @@ def command(
         raise SystemExit(EXIT_CHANGES)
 
 
-async def _read_account(loading: ProjectLoading, conn: Connection) -> tuple[Project, State]:
+async def _read_account(loading: ProjectLoading, conn: Connection, exact_reads: bool) -> tuple[Project, State]:
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        return await read_account(loading, client)
+        return await read_account(loading, client, exact_reads=exact_reads)
 
 
 def _write_atomically(path: Path, text: str) -> None:

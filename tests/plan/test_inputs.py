@@ -107,3 +107,25 @@ def test_manifest_problems_name_their_files_from_the_working_directory(
     output = result.output + result.stderr
     assert result.exit_code == 1
     assert "shop/klaviyo.yaml:4:" in output  # the line that names missing.html, as `validate` shows it
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_exact_reads_walk_each_collection_once(
+    exact: bool, tmp_path: Path, serve_emulator: Callable[[Emulator], ServedEmulator]
+) -> None:
+    """150 templates (15 pages) created over 150 seconds: by default split into concurrent walks, with
+    --exact-reads one walk of exactly 15 requests."""
+    clock = iter(range(1_780_000_000, 1_780_000_400))
+    served = serve_emulator(Emulator(EmulatorConfig(clock=lambda: float(next(clock)), latency_ms=10)))
+    served.emulator.seed(CANARY_KEY, {"templates": [{"name": f"T{index:03}", "html": "<p>x</p>"} for index in range(150)]})
+    queries: list[str] = []
+    served.emulator.add_observer(lambda request, response: queries.append(request.query_string))
+    flags = ["--exact-reads"] if exact else []
+    result = run_cli(["plan", str(write_project(tmp_path, GOOD)), "--base-url", served.base_url, *flags])
+    assert result.exit_code == 0, result.output
+    requests = served.emulator.request_counts(CANARY_KEY)["get_templates"]
+    sorted_queries = [query for query in queries if "sort=-created" in query]
+    if exact:
+        assert requests == 15 and not sorted_queries
+    else:
+        assert requests >= 15 and sorted_queries  # a second walk came down from the newest end
