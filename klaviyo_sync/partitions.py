@@ -197,10 +197,12 @@ class _Walk:
         """Walk on until the end, or until an object past `stop` was read: created at or after it when ascending,
         before it when descending. `self.stop` may be moved closer while the walk runs (see `_Ranges.split`)."""
         self.stop = stop
-        while self.has_next and not self._passed():
+        while self.has_next and not self.done:
             await self.step()
 
-    def _passed(self) -> bool:
+    @property
+    def done(self) -> bool:
+        """An object past `stop` was read."""
         last = self.last_second
         if self.stop is None or last is None:
             return False
@@ -251,6 +253,15 @@ async def _partitioned(
     return _merge(ranges.final(), stats)
 
 
+@dataclass
+class _Range:
+    """One walk and the `created` seconds [low, high) it keeps (None: open-ended)."""
+
+    walk: _Walk
+    low: int | None
+    high: int | None
+
+
 class _Ranges:
     """The concurrent walks over disjoint `created` ranges. Whenever one finishes, the range with the most left to
     read is split in two (whole seconds), so no walk is left on its own with a long tail: objects are rarely
@@ -268,7 +279,7 @@ class _Ranges:
         self._client, self._operation_id, self._params = client, operation_id, params
         self._partitioning, self._bounds, self._stats = partitioning, bounds, stats
         self._page_size = operation(operation_id).page_size or 1
-        self._ranges: list[list[Any]] = []  # [walk, low, high]: the walk keeps objects created in [low, high)
+        self._ranges: list[_Range] = []
         self._opened: list[_Walk] = []  # slices this object started, closed by `close`
 
     def slice(self, low: int, high: int) -> _Walk:
@@ -278,7 +289,7 @@ class _Ranges:
         return walk
 
     def add(self, walk: _Walk, low: int | None, high: int | None) -> None:
-        self._ranges.append([walk, low, high])
+        self._ranges.append(_Range(walk, low, high))
 
     async def run(self) -> None:
         running = {asyncio.ensure_future(self._walk(entry)): entry for entry in self._ranges}
@@ -295,17 +306,16 @@ class _Ranges:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
-    async def _walk(self, entry: list[Any]) -> None:
-        walk, low, high = entry
-        await walk.run(stop=low if walk.descending else high)
+    async def _walk(self, entry: _Range) -> None:
+        await entry.walk.run(stop=entry.low if entry.walk.descending else entry.high)
 
-    def _split(self) -> list[Any] | None:
+    def _split(self) -> _Range | None:
         """Split the unfinished range with the most pages left to read; the new half gets its own walk."""
-        best: tuple[float, list[Any], int, int] | None = None
+        best: tuple[float, _Range, int, int] | None = None
         for entry in self._ranges:
-            walk, low, high = entry
+            walk, low, high = entry.walk, entry.low, entry.high
             last = walk.last_second
-            if not walk.has_next or last is None or walk._passed():
+            if not walk.has_next or last is None or walk.done:
                 continue
             # Whole seconds nobody has read yet: after the last second an ascending walk reached, before a descending one's.
             first, end = (low, last) if walk.descending else (last + 1, high)
@@ -318,20 +328,19 @@ class _Ranges:
         if best is None:
             return None
         _, entry, first, end = best
-        walk = entry[0]
         middle = (first + end) // 2
-        if walk.descending:  # it keeps [middle, +inf); the new walk reads [first, middle)
-            entry[1] = walk.stop = middle
+        if entry.walk.descending:  # it keeps [middle, +inf); the new walk reads [first, middle)
+            entry.low = entry.walk.stop = middle
             low, high = first, middle
         else:  # it keeps [low, middle); the new walk reads [middle, end)
-            entry[2] = walk.stop = middle
+            entry.high = entry.walk.stop = middle
             low, high = middle, end
-        new = [self.slice(low, high), low, high]
+        new = _Range(self.slice(low, high), low, high)
         self._ranges.append(new)
         return new
 
     def final(self) -> list[tuple[_Walk, int | None, int | None]]:
-        return [(walk, low, high) for walk, low, high in self._ranges]
+        return [(entry.walk, entry.low, entry.high) for entry in self._ranges]
 
     async def close(self) -> None:
         for walk in self._opened:
