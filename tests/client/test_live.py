@@ -15,6 +15,7 @@ from klaviyo_sync.live import read_live_state
 from klaviyo_sync.resources import Kind, State, content_hash
 from tests.client.conftest import MakeClient, MakeEmulator, seed_account
 from tests.support.canary import CANARY_KEY
+from tests.support.definitions import minimal_definition
 from tests.support.fixtures import ServedEmulator
 
 LOWER_BOUND = math.ceil(95 / 10) + math.ceil(23 / 10) + math.ceil(120 / 50) + math.ceil(7 / 25)
@@ -157,7 +158,7 @@ def test_drag_and_drop_definitions_are_fetched_per_template_only_for_those(
 ) -> None:
     emulator = make_emulator()
     emulator.seed(CANARY_KEY, seed_account(tag_groups=1, tags=0, lists=0, templates=3))
-    definition = _minimal_definition()
+    definition = minimal_definition()
 
     async def scenario() -> State:
         async with make_client(emulator) as client:
@@ -171,18 +172,6 @@ def test_drag_and_drop_definitions_are_fetched_per_template_only_for_those(
     assert drag.attrs["definition"]["body"] == definition["body"]
     assert "definition" not in state.get(Kind.TEMPLATE, ("Template 000",)).attrs  # type: ignore[union-attr]
     assert emulator.request_counts(CANARY_KEY)["get_template"] == 1
-
-
-def _minimal_definition() -> dict[str, Any]:
-    styles = ["base-styles", "text-styles", *(f"heading-{n}-styles" for n in range(1, 5)), "link-styles", "mobile-styles"]
-    return {
-        "body": {"properties": {}, "styles": {"background_color": "#ffffff", "width": 600}, "sections": []},
-        # The spec requires `styles` on every style and `properties` on the base and mobile ones.
-        "styles": [
-            {"style_type": style, "styles": {}, **({"properties": {}} if style in ("base-styles", "mobile-styles") else {})}
-            for style in styles
-        ],
-    }
 
 
 def test_reading_over_loopback_matches_reading_in_process(

@@ -15,9 +15,9 @@ from klaviyo_sync.errors import ManifestError, ServerError
 from klaviyo_sync.inputs import loading_project, read_account
 from klaviyo_sync.manifest.project import Project
 from klaviyo_sync.resources import Kind, State
-from tests.client.test_live import _minimal_definition
 from tests.support.canary import CANARY_KEY
 from tests.support.cli import run_cli
+from tests.support.definitions import minimal_definition
 from tests.support.fixtures import ServedEmulator
 
 GOOD = """\
@@ -51,7 +51,7 @@ def read(project: Path, base_url: str, **client_options: Any) -> tuple[Project, 
 
 
 def test_the_project_and_the_account_arrive_together(tmp_path: Path, emulator_server: ServedEmulator) -> None:
-    definition = _minimal_definition()
+    definition = minimal_definition()
     emulator_server.emulator.seed(
         CANARY_KEY,
         {
