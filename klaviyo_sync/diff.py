@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from klaviyo_sync.errors import PlanError, Problem
+from klaviyo_sync.kinds import SECTIONS, TEXT_FIELDS
 from klaviyo_sync.resources import (
     Action,
     Change,
@@ -30,18 +31,13 @@ from klaviyo_sync.resources import (
     Key,
     Kind,
     Origin,
-    ReplaceMode,
     Resource,
     State,
     content_hash,
 )
 
-TEXT_FIELDS = frozenset({"html", "text"})
 # Kinds the manifest can prune or ignore by name; tags and links follow their group or list.
-SCOPED_KINDS = (Kind.TAG_GROUP, Kind.LIST, Kind.TEMPLATE)
-PRUNE_KEYS = {Kind.TAG_GROUP: "tag_groups", Kind.LIST: "lists", Kind.TEMPLATE: "templates"}
-# Both objects can exist at once only where Klaviyo allows duplicate names (templates).
-REPLACE_MODES = {Kind.TEMPLATE: ReplaceMode.CREATE_FIRST}
+SCOPED_KINDS = tuple(SECTIONS.values())
 ROOT_MANIFEST = "klaviyo.yaml"
 
 _BLANKS = " \t\f\v"
@@ -108,7 +104,7 @@ def choose_action(desired: Resource, live: Resource | None, *, renamed: bool = F
     forcing = [change.field for change in fields if change.forces_replacement]
     if forcing:
         reason = f"{', '.join(forcing)} cannot change in place"
-        mode = REPLACE_MODES.get(desired.kind, ReplaceMode.DELETE_FIRST)
+        mode = desired.kind.spec.replace_mode
         return Change(Action.REPLACE, desired.kind, desired.key, desired, live, fields, reason, mode)
     if not fields:
         return None
@@ -184,11 +180,7 @@ class _Differ:
 
     def _all_live(self, kind: Kind) -> list[Resource]:
         """Every live object of a kind, duplicates included, in key then id order."""
-        found = list(self.live.of_kind(kind))
-        for (conflict_kind, _key), resources in self.live.conflicts.items():
-            if conflict_kind is kind:
-                found.extend(r for r in resources if r is not self.live.get(kind, r.key))
-        return sorted(found, key=lambda r: (r.key, r.id or ""))
+        return self.live.all_of_kind(kind)
 
     def _unique_live(self, kind: Kind, key: Key, desired: Resource) -> Resource | None:
         """The live object under `key`, or None; two or more is an ambiguity problem."""
@@ -262,7 +254,7 @@ class _Differ:
             self.result.unmanaged.append(live)  # the default group always exists and cannot be deleted
         elif self.project.prune.get(kind, False):
             managed.append(live)
-            self._delete(live, f"not in the manifests, and {PRUNE_KEYS[kind]} are pruned")
+            self._delete(live, f"not in the manifests, and {kind.spec.section} are pruned")
         else:
             self.result.unmanaged.append(live)
 
@@ -340,7 +332,7 @@ class _Differ:
                 )
                 fields = (FieldChange("group", old_group, group_name, forces_replacement=True),)
                 self.result.changes.append(
-                    Change(Action.REPLACE, Kind.TAG, desired.key, desired, moved, fields, reason, ReplaceMode.DELETE_FIRST)
+                    Change(Action.REPLACE, Kind.TAG, desired.key, desired, moved, fields, reason, Kind.TAG.spec.replace_mode)
                 )
                 self.tags[desired.key] = None
                 self.fates[desired.rid] = "moves to another group"

@@ -3,7 +3,7 @@
 Desired state (from the manifests) and live state (from the API) are the same `State` type, so the diff is
 set arithmetic on natural keys plus a per-pair comparison of managed attributes.
 
-Kinds and their natural keys:
+Kinds and their natural keys (each kind's facts live in its module under `klaviyo_sync.kinds`):
 
     kind        key                  managed attributes                  replaced when
     tag_group   (name,)              exclusive                           exclusive changes
@@ -23,42 +23,13 @@ import json
 import reprlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from klaviyo_sync.kinds import Action, Kind, ReplaceMode
 
-class Kind(StrEnum):
-    TAG_GROUP = "tag_group"
-    TAG = "tag"
-    LIST = "list"
-    TEMPLATE = "template"
-    LIST_TAG = "list_tag"
+if TYPE_CHECKING:
+    from klaviyo_sync.plan.safety import Safety
 
-    @property
-    def spec(self) -> KindSpec:
-        return KIND_SPECS[self]
-
-
-@dataclass(frozen=True)
-class KindSpec:
-    kind: Kind
-    label: str  # how people call it: "tag group"
-    key_fields: tuple[str, ...]
-    fields: tuple[str, ...]  # managed attributes, compared by the diff
-    replace_on: tuple[str, ...]  # attributes Klaviyo cannot change in place
-    rank: int  # dependency rank: creates run in ascending rank, deletes in descending
-
-
-KIND_SPECS: dict[Kind, KindSpec] = {
-    spec.kind: spec
-    for spec in (
-        KindSpec(Kind.TAG_GROUP, "tag group", ("name",), ("exclusive",), ("exclusive",), 0),
-        KindSpec(Kind.TAG, "tag", ("group", "name"), (), ("group",), 1),
-        KindSpec(Kind.LIST, "list", ("name",), ("opt_in_process",), (), 2),
-        KindSpec(Kind.TEMPLATE, "template", ("name",), ("editor_type", "html", "text", "definition"), ("editor_type",), 3),
-        KindSpec(Kind.LIST_TAG, "list tag", ("list", "group", "tag"), (), (), 4),
-    )
-}
 
 Key = tuple[str, ...]
 ResourceId = tuple[Kind, Key]
@@ -175,11 +146,20 @@ class State:
         """Resources of one kind in key order (deterministic)."""
         return sorted((r for r in self._by_rid.values() if r.kind is kind), key=lambda r: r.key)
 
-    def by_id(self, kind: Kind, resource_id: str) -> Resource | None:
-        for resource in self._by_rid.values():
-            if resource.kind is kind and resource.id == resource_id:
-                return resource
-        return None
+    def all_of_kind(self, kind: Kind) -> list[Resource]:
+        """Every object of a kind, duplicates under one key included, in key then id order."""
+        found = self.of_kind(kind)
+        for (conflict_kind, _), group in self.conflicts.items():
+            if conflict_kind is kind:
+                found.extend(r for r in group if r is not self._by_rid.get(r.rid))
+        return sorted(found, key=lambda r: (r.key, r.id or ""))
+
+    def everything(self) -> list[Resource]:
+        """Every object, duplicates under one key included, ordered by kind rank, key, then id."""
+        found = list(self._by_rid.values())
+        for group in self.conflicts.values():
+            found.extend(r for r in group if r is not self._by_rid.get(r.rid))
+        return sorted(found, key=lambda r: (r.kind.spec.rank, r.key, r.id or ""))
 
     def __iter__(self) -> Iterator[Resource]:
         """All resources, ordered by kind rank then key."""
@@ -190,17 +170,6 @@ class State:
 
     def __contains__(self, rid: object) -> bool:
         return rid in self._by_rid
-
-
-class Action(StrEnum):
-    CREATE = "create"
-    CLONE = "clone"
-    UPDATE = "update"
-    RENAME = "rename"  # an update whose name changes (matched through renamed_from); may change fields too
-    REPLACE = "replace"
-    DELETE = "delete"
-    LINK = "link"
-    UNLINK = "unlink"
 
 
 # How each action counts in "Plan: X to create, Y to update, Z to delete."
@@ -214,11 +183,6 @@ SUMMARY_BUCKET: dict[Action, str] = {
     Action.DELETE: "delete",
     Action.UNLINK: "delete",
 }
-
-
-class ReplaceMode(StrEnum):
-    DELETE_FIRST = "delete_first"  # the old object must go before the new one can exist
-    CREATE_FIRST = "create_first"  # both can exist at once: create, re-point, then delete
 
 
 @dataclass(frozen=True)
@@ -267,6 +231,12 @@ class Plan:
     # Address of a declared object -> id of the live object it keeps using, so apply can fill in the ids of
     # unchanged lists and tags in links and of clone sources without reading the account again.
     live_ids: dict[str, str] = field(default_factory=dict)
+    # What the plan's safety checks need besides its changes (`klaviyo_sync.plan.safety`); None in a read plan file.
+    safety: Safety | None = None
+
+    def check(self, *, force: bool = False) -> list[str]:
+        """Run the safety checks on this plan: raise PlanError when refused, return the warnings."""
+        return [] if self.safety is None else self.safety.check(self.changes, force=force)
 
     @property
     def empty(self) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from klaviyo_sync.api_spec import operation
-from klaviyo_sync.resources import Action, Change, Kind, ReplaceMode, ResourceId
+from klaviyo_sync.resources import Action, Change, ReplaceMode, ResourceId
 
 DESTRUCTIVE = frozenset({Action.DELETE, Action.UNLINK})
 LINK_ACTIONS = frozenset({Action.LINK, Action.UNLINK})
@@ -40,17 +40,12 @@ class Task:
     def first_operation(self) -> str:
         """The endpoint this task's first request goes to: the one whose pacing decides when it can start."""
         change = self.changes[0]
-        if change.kind is Kind.LIST_TAG:
-            return "tag_lists" if change.action is Action.LINK else "remove_tag_from_lists"
-        if change.action is Action.CLONE:
-            return "clone_template"
-        if change.action in (Action.UPDATE, Action.RENAME):
-            return f"update_{change.kind.value}"
-        if change.action is Action.DELETE or (
-            change.action is Action.REPLACE and change.replace_mode is not ReplaceMode.CREATE_FIRST
-        ):
-            return f"delete_{change.kind.value}"
-        return f"create_{change.kind.value}"
+        requests = change.kind.spec.requests
+        assert requests is not None, f"{change.kind.spec.label}s are never changed on their own"
+        action = change.action
+        if action is Action.REPLACE:  # starts with its delete, or with its create when both can exist at once
+            action = Action.CREATE if change.replace_mode is ReplaceMode.CREATE_FIRST else Action.DELETE
+        return requests.operations[action]
 
 
 def burst_limit(operation_id: str) -> int:
@@ -68,16 +63,15 @@ def own_rids(change: Change) -> set[ResourceId]:
 
 def referenced_rids(change: Change) -> set[ResourceId]:
     """The objects a change needs to exist (or to be settled) before it runs."""
-    refs: set[ResourceId] = set()
-    keys = [change.key] + ([change.live.key] if change.live is not None else [])
-    for key in keys:
-        if change.kind is Kind.TAG:
-            refs.add((Kind.TAG_GROUP, (key[0],)))
-        elif change.kind is Kind.LIST_TAG:
-            list_name, group, tag = key
-            refs.update({(Kind.LIST, (list_name,)), (Kind.TAG, (group, tag)), (Kind.TAG_GROUP, (group,))})
-    if change.kind is Kind.TEMPLATE and change.desired is not None and change.desired.clone_from:
-        refs.add((Kind.TEMPLATE, (change.desired.clone_from,)))
+    refs = change.kind.spec.needs(change.key, change.desired)
+    if change.live is not None:
+        refs |= change.kind.spec.needs(change.live.key, None)
+    pending = list(refs)
+    while pending:  # what those need in turn (a link: its tag's group too)
+        kind, key = pending.pop()
+        more = kind.spec.needs(key, None) - refs
+        refs |= more
+        pending.extend(more)
     return refs
 
 

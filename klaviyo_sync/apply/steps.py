@@ -1,4 +1,4 @@
-"""One small function per action and kind, turning a Change into client calls.
+"""One small function per action, turning a Change into client calls through its kind's `Requests`.
 
 Each step returns the Klaviyo id of the object it leaves in place (None for a delete) and records new ids in the
 `IdBook` so later steps can use them. Creates are never blindly repeated: when a create's response is lost the step
@@ -18,8 +18,6 @@ from klaviyo_sync.apply.ids import IdBook
 from klaviyo_sync.errors import ApiError, KlaviyoSyncError, NotFoundError, ServerError, TransportError
 from klaviyo_sync.resources import Action, Change, Kind, ReplaceMode, Resource
 
-# Content attributes a template create or a post-clone update carries, when the manifest gives them.
-TEMPLATE_CONTENT = ("html", "text", "definition")
 CREATE_ATTEMPTS = 5
 LINK_ATTEMPTS = 5
 
@@ -125,24 +123,12 @@ async def delete_idempotently(delete: Callable[[], Awaitable[None]]) -> None:
 
 async def create_object(ctx: StepContext, desired: Resource, existing: Collection[str] = ()) -> str:
     """Create `desired`; `existing`: ids of objects that hold its name already (see `create_exactly_once`)."""
-    client = ctx.client
-    name = desired.name
-    group_id: str | None = None
-    create: Callable[[], Awaitable[str]]
-    if desired.kind is Kind.TAG_GROUP:
-        create = partial(client.create_tag_group, name, bool(desired.attrs.get("exclusive", False)))
-    elif desired.kind is Kind.TAG:
-        group_id = ctx.ids.require(Kind.TAG_GROUP, (desired.key[0],))
-        create = partial(client.create_tag, group_id, name)
-    elif desired.kind is Kind.LIST:
-        create = partial(client.create_list, name, desired.attrs.get("opt_in_process"))
-    elif desired.kind is Kind.TEMPLATE:
-        attributes = {"name": name, "editor_type": desired.attrs.get("editor_type", "CODE")}
-        attributes.update({k: desired.attrs[k] for k in TEMPLATE_CONTENT if desired.attrs.get(k) is not None})
-        create = partial(client.create_template, attributes)
-    else:
+    requests = desired.kind.spec.requests
+    if requests is None or requests.create is None:
         raise ValueError(f"cannot create a {desired.kind.spec.label} on its own")
-    new_id = await create_exactly_once(ctx, desired.kind, name, create, group_id, existing)
+    scope = requests.lookup_scope(desired, ctx.ids)
+    create = partial(requests.create, ctx.client, desired, ctx.ids)
+    new_id = await create_exactly_once(ctx, desired.kind, desired.name, create, scope, existing)
     ctx.ids.record(desired.kind, desired.key, new_id)
     return new_id
 
@@ -152,24 +138,12 @@ async def update_object(ctx: StepContext, change: Change) -> str:
     assert change.live is not None and change.live.id and change.desired is not None
     object_id = change.live.id
     attributes = {fc.field: fc.new for fc in change.fields if not fc.forces_replacement}
-    renamed = change.desired.name != change.live.name
-    if renamed:
+    if change.desired.name != change.live.name:
         attributes["name"] = change.desired.name
-    client = ctx.client
-    if change.kind is Kind.TAG_GROUP:
-        if renamed:
-            await client.update_tag_group(object_id, change.desired.name)
-    elif change.kind is Kind.TAG:
-        if renamed:
-            await client.update_tag(object_id, change.desired.name)
-    elif change.kind is Kind.LIST:
-        if attributes:
-            await client.update_list(object_id, attributes)
-    elif change.kind is Kind.TEMPLATE:
-        if attributes:
-            await client.update_template(object_id, attributes)
-    else:
+    requests = change.kind.spec.requests
+    if requests is None or requests.update is None:
         raise ValueError(f"cannot update a {change.kind.spec.label}")
+    await requests.update(ctx.client, object_id, change, attributes)
     ctx.ids.record(change.kind, change.key, object_id)
     return object_id
 
@@ -177,14 +151,11 @@ async def update_object(ctx: StepContext, change: Change) -> str:
 async def delete_object(ctx: StepContext, live: Resource) -> None:
     assert live.id
     object_id = live.id
-    client = ctx.client
-    deleters: dict[Kind, Callable[[str], Awaitable[None]]] = {
-        Kind.TAG_GROUP: client.delete_tag_group,
-        Kind.TAG: client.delete_tag,
-        Kind.LIST: client.delete_list,
-        Kind.TEMPLATE: client.delete_template,
-    }
-    await delete_idempotently(lambda: deleters[live.kind](object_id))
+    requests = live.kind.spec.requests
+    if requests is None or requests.delete is None:
+        raise ValueError(f"cannot delete a {live.kind.spec.label} on its own")
+    delete = requests.delete
+    await delete_idempotently(lambda: delete(ctx.client, object_id))
     ctx.ids.forget(live.kind, live.key)
 
 
@@ -200,7 +171,7 @@ async def clone_template(ctx: StepContext, change: Change) -> str:
     client = ctx.client
     new_id = await create_exactly_once(ctx, Kind.TEMPLATE, name, lambda: client.clone_template(source_id, name))
     ctx.ids.record(Kind.TEMPLATE, desired.key, new_id)
-    content = {k: desired.attrs[k] for k in TEMPLATE_CONTENT if desired.attrs.get(k) is not None}
+    content = {k: desired.attrs[k] for k in desired.kind.spec.content_fields if desired.attrs.get(k) is not None}
     if content:
         try:
             await client.update_template(new_id, content)

@@ -8,14 +8,12 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 from klaviyo_sync.errors import Problem
+from klaviyo_sync.kinds import KINDS
 from klaviyo_sync.manifest.declarations import Declared
 from klaviyo_sync.resources import Kind, ResourceId
 
-# Klaviyo's account limits (the per-file parts are in the schema; these count across files).
-MAX_TAG_GROUPS = 50
-MAX_TAGS = 500
-MAX_TAGS_PER_LIST = 100
-MAX_TEMPLATES = 1000
+# Klaviyo's account limits are each kind's (`KindSpec.limit`); the per-file parts are in the schema, these count
+# across files.
 
 
 def _label(declared: Declared) -> str:
@@ -215,28 +213,30 @@ def check_limits(declared: list[Declared]) -> list[Problem]:
     by_kind: dict[Kind, list[Declared]] = defaultdict(list)
     for item in declared:
         by_kind[item.resource.kind].append(item)
-    for kind, limit, what in (
-        (Kind.TAG_GROUP, MAX_TAG_GROUPS, "tag groups"),
-        (Kind.TAG, MAX_TAGS, "tags"),
-        (Kind.TEMPLATE, MAX_TEMPLATES, "templates created through the API"),
-    ):
-        items = by_kind[kind]
-        if len(items) > limit:
+    for spec in KINDS:
+        items = by_kind[spec.kind]
+        if spec.limit is not None and len(items) > spec.limit.maximum:
+            kind, limit, what = spec.kind, spec.limit.maximum, spec.limit.declared_label
             problems.append(
                 items[limit].problem(
                     (), f"{len(items)} {kind.spec.label}s are declared; Klaviyo allows at most {limit} {what}", "remove some"
                 )
             )
-    per_list: dict[str, list[Declared]] = defaultdict(list)
-    for item in by_kind[Kind.LIST_TAG]:
-        per_list[item.resource.key[0]].append(item)
-    for list_name, links in per_list.items():
-        if len(links) > MAX_TAGS_PER_LIST:
-            problems.append(
-                links[MAX_TAGS_PER_LIST].problem(
-                    (),
-                    f'list "{list_name}" has {len(links)} tags; Klaviyo allows at most {MAX_TAGS_PER_LIST} per list',
-                    "remove some",
+        per_parent = spec.per_parent
+        if per_parent is None:
+            continue
+        children: dict[str, list[Declared]] = defaultdict(list)
+        for item in items:
+            children[item.resource.key[0]].append(item)
+        parent = per_parent.parent.spec.label
+        for parent_name, held in children.items():
+            if len(held) > per_parent.maximum:
+                problems.append(
+                    held[per_parent.maximum].problem(
+                        (),
+                        f'{parent} "{parent_name}" has {len(held)} {per_parent.what}; Klaviyo allows at most '
+                        f"{per_parent.maximum} per {parent}",
+                        "remove some",
+                    )
                 )
-            )
     return problems

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from klaviyo_sync.errors import ManifestError, Problem
+from klaviyo_sync.kinds import SECTIONS
 from klaviyo_sync.manifest.checks import check_all
 from klaviyo_sync.manifest.declarations import Declared, declare
 from klaviyo_sync.manifest.includes import expand_includes
@@ -21,7 +22,6 @@ from klaviyo_sync.manifest.yamlfile import MAX_FILE_BYTES, YamlDocument, decode_
 from klaviyo_sync.resources import Kind, State
 
 ROOT_FILE_NAMES = ("klaviyo.yaml", "klaviyo.yml")
-PRUNABLE = {"templates": Kind.TEMPLATE, "lists": Kind.LIST, "tag_groups": Kind.TAG_GROUP}
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,9 @@ class _ProjectReader:
         return Project(
             root=self.root,
             state=state,
-            prune={kind: root_data.get("prune", {}).get(key) is True for key, kind in PRUNABLE.items()}
+            prune={kind: root_data.get("prune", {}).get(key) is True for key, kind in SECTIONS.items()}
             if isinstance(root_data.get("prune"), dict)
-            else dict.fromkeys(PRUNABLE.values(), False),
+            else dict.fromkeys(SECTIONS.values(), False),
             ignore=ignore,
             thresholds=_thresholds(root_data),
             file_hashes=dict(sorted(self.file_hashes.items())),
@@ -217,7 +217,7 @@ class _ProjectReader:
 def _ignore(root_data: dict[str, Any]) -> dict[Kind, tuple[str, ...]]:
     section = root_data.get("ignore") if isinstance(root_data.get("ignore"), dict) else {}
     result: dict[Kind, tuple[str, ...]] = {}
-    for key, kind in PRUNABLE.items():
+    for key, kind in SECTIONS.items():
         value = section.get(key)
         if isinstance(value, str):
             result[kind] = (value,)

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from klaviyo_sync.diff import TEXT_FIELDS, normalise_text
+from klaviyo_sync.diff import normalise_text
+from klaviyo_sync.kinds import TEXT_FIELDS
 
 SYMBOLS = {
     "create": "+",

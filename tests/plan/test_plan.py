@@ -106,6 +106,26 @@ def test_json_round_trip_and_schema() -> None:
     assert again.changes[0].live is not None and again.changes[0].live.id == plan.changes[0].live.id
 
 
+def test_a_saved_plan_holds_each_new_value_once() -> None:
+    """New content sits in the change's fields only; reading the plan puts it back into the desired object."""
+    body, changed = "<p>" + "x" * 500 + "</p>", "<p>changed</p>"
+    kept = live(Kind.TEMPLATE, "Kept", attrs={"editor_type": "CODE", "html": "<p>old</p>", "text": "same"})
+    project = Project(
+        state(
+            [
+                desired(Kind.TEMPLATE, "New", attrs={"editor_type": "CODE", "html": body}),
+                desired(Kind.TEMPLATE, "Kept", attrs={"editor_type": "CODE", "html": changed, "text": "same"}),
+            ]
+        )
+    )
+    plan = build_plan(project, state([kept]))
+    text = json.dumps(plan_to_json(plan))
+    assert text.count(body) == 1 and text.count(changed) == 1
+    again = {c.key: c for c in plan_from_json(json.loads(text)).changes}
+    assert again[("New",)].desired.attrs["html"] == body
+    assert again[("Kept",)].desired.attrs == {"editor_type": "CODE", "html": changed, "text": "same"}
+
+
 def test_schema_is_a_valid_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(plan_schema())
 
