@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from klaviyo_sync.emulator.core import MAX_BODY_BYTES, EmuRequest, EmuResponse
-
-if TYPE_CHECKING:
-    from klaviyo_sync.emulator.core import Emulator
+from klaviyo_sync.emulator.core import Emulator
+from klaviyo_sync.emulator.messages import MAX_BODY_BYTES, EmuRequest, EmuResponse
 
 Scope = dict[str, Any]
 

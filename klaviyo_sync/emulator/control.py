@@ -17,21 +17,35 @@ part of a URL or a body.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from klaviyo_sync.emulator.errors import EmulatorError, invalid
-from klaviyo_sync.emulator.scopes import ScopeError
+from klaviyo_sync.emulator.messages import EmuRequest, EmuResponse, api_key_of, parse_json_body
+from klaviyo_sync.emulator.scopes import KeyScopes, ScopeError
 
-if TYPE_CHECKING:
-    from klaviyo_sync.emulator.core import Emulator, EmuRequest, EmuResponse
+PREFIX = "/__emulator"
 
 
-def handle_control(emulator: Emulator, request: EmuRequest) -> EmuResponse:
-    from klaviyo_sync.emulator.core import KEY_PREFIX, EmuResponse, parse_json_body
+class Controlled(Protocol):
+    """What the control routes act on: the emulator, seen only through these members."""
 
-    route = request.path.removeprefix("/__emulator").strip("/")
-    header = request.headers.get("authorization", "")
-    api_key = header[len(KEY_PREFIX) :].strip() if header.startswith(KEY_PREFIX) else None
+    key_scopes: KeyScopes
+
+    def reset(self) -> None: ...
+    def dump(self) -> dict[str, Any]: ...
+    def seed(self, api_key: str, data: dict[str, Any]) -> dict[str, list[str]]: ...
+    def request_counts(self, api_key: str | None = None) -> dict[str, int]: ...
+    def throttled_counts(self, api_key: str | None = None) -> dict[str, int]: ...
+    def error_response(self, error: EmulatorError, op_id: str | None = None) -> EmuResponse: ...
+
+
+def is_control(request: EmuRequest) -> bool:
+    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+
+
+def handle_control(emulator: Controlled, request: EmuRequest) -> EmuResponse:
+    route = request.path.removeprefix(PREFIX).strip("/")
+    api_key = api_key_of(request)
     try:
         if (request.method, route) == ("POST", "reset"):
             emulator.reset()
@@ -78,6 +92,4 @@ def _listed(scopes: frozenset[str] | None) -> list[str] | None:
 
 
 def _json(status: int, document: Any) -> EmuResponse:
-    from klaviyo_sync.emulator.core import EmuResponse
-
     return EmuResponse(status, {"Content-Type": "application/json"}, json.dumps(document).encode("utf-8"))

@@ -3,40 +3,47 @@
 `Emulator.process` is the whole request pipeline, independent of any server: control routes, routing (404/405),
 authentication (401), revision (400), key scopes (403), rate limits (429), injected faults, content type (415),
 size (413), query and body checks (400), then the operation itself, its document, persistence and the request log.
-The ASGI app (`app.py`) and the in-process httpx transport (`transport.py`) are two thin ways in.
+The ASGI app (`app.py`) and the in-process httpx transports (`transport.py`) are two thin ways in, each built
+by its caller around an emulator (`EmulatorApp(emu)`, `EmulatorTransport(emu)`), as httpx builds
+`WSGITransport(app)`; this module knows neither.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from klaviyo_sync.api_spec import REVISION, operation
 from klaviyo_sync.emulator import routing
+from klaviyo_sync.emulator.context import Context
+from klaviyo_sync.emulator.control import handle_control, is_control
 from klaviyo_sync.emulator.documents import Links, error_document
 from klaviyo_sync.emulator.errors import EmulatorError, invalid
 from klaviyo_sync.emulator.faults import FaultInjector, FaultRule, parse_fault_spec
-from klaviyo_sync.emulator.handlers import HANDLERS, Context
+from klaviyo_sync.emulator.messages import (
+    JSON_API,
+    KEY_PREFIX,
+    MAX_BODY_BYTES,
+    EmuRequest,
+    EmuResponse,
+    RequestRecord,
+    parse_json_body,
+)
 from klaviyo_sync.emulator.persistence import load_state, save_state
 from klaviyo_sync.emulator.query import parse_query
 from klaviyo_sync.emulator.ratelimit import RateLimiter, retry_after_header, throttled_detail
+from klaviyo_sync.emulator.resources import HANDLERS, SEEDERS
 from klaviyo_sync.emulator.scopes import KeyScopes
 from klaviyo_sync.emulator.store import Store, account_id
 
-MAX_BODY_BYTES = 5 * 1024 * 1024  # "a maximum total payload size of 5 MB (decompressed)"
-JSON_API = "application/vnd.api+json"
 ACCEPTED_CONTENT_TYPES = (JSON_API, "application/json")
-KEY_PREFIX = "Klaviyo-API-Key "
-CONTROL_PREFIX = "/__emulator"
 CDN_400_PAGE = (
     b"<html><head><title>400 Bad Request</title></head><body><center><h1>400 Bad Request</h1></center>"
     b"<hr><center>cloudflare</center></body></html>"
@@ -60,43 +67,6 @@ class EmulatorConfig:
     monotonic: Callable[[], float] | None = None  # clock of the rate-limit windows
     # key -> the only scopes it holds ("templates:read", ...); keys not named here have full access
     key_scopes: Mapping[str, Iterable[str]] | None = None
-
-
-@dataclass
-class EmuRequest:
-    method: str
-    path: str
-    query_string: str = ""
-    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
-    body: bytes = b""
-    base_url: str = "https://a.klaviyo.com"
-    too_large: bool = False  # the body went past MAX_BODY_BYTES and was not read to the end
-
-
-@dataclass
-class EmuResponse:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    operation_id: str | None = None
-    delay_s: float = 0.0  # latency to add before answering
-    drop: bool = False  # drop the connection mid-response (the change was committed)
-    timeout_s: float | None = None  # answer only after this long (the change was committed)
-    beyond_spec: bool = False  # deliberately outside the spec: HTML error pages, quirks-mode answers
-    fault: str | None = None  # the injected fault that shaped this answer: latency, error, html, storm, drop, timeout
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
-@dataclass(frozen=True)
-class RequestRecord:
-    method: str
-    path: str
-    operation_id: str | None
-    status: int
-    account: str | None  # account_id of the key (a hash), never the key
-    fault: str | None = None
 
 
 Observer = Callable[[EmuRequest, EmuResponse], None]
@@ -126,29 +96,15 @@ class Emulator:
 
     # -- the public surface for tests and tools ---------------------------------------------------
 
-    @functools.cached_property
-    def app(self) -> Any:
-        """The ASGI application serving this emulator."""
-        from klaviyo_sync.emulator.app import EmulatorApp
-
-        return EmulatorApp(self)
-
-    def transport(self) -> Any:
-        """An `httpx.AsyncBaseTransport` that serves requests in process."""
-        from klaviyo_sync.emulator.transport import EmulatorTransport
-
-        return EmulatorTransport(self)
-
-    def sync_transport(self) -> Any:
-        """An `httpx.BaseTransport` for a synchronous `httpx.Client`."""
-        from klaviyo_sync.emulator.transport import SyncEmulatorTransport
-
-        return SyncEmulatorTransport(self)
-
     def seed(self, api_key: str, data: dict[str, Any]) -> dict[str, list[str]]:
         """Create objects in the key's account through Klaviyo's rules; returns the new ids per kind."""
         with self.store.lock:
-            ids = self.store.seed(self.store.account(api_key), data)
+            acct = self.store.account(api_key)
+            ids = self.store.seed(acct, data, others=tuple(SEEDERS))
+            for name, resource in SEEDERS.items():
+                if name in data:
+                    assert resource.seed is not None
+                    ids[name] = resource.seed(self.store, acct, list(data[name]))
             self._persist()
             return ids
 
@@ -198,8 +154,8 @@ class Emulator:
         return response.delay_s + (self.config.latency_ms / 1000 if response.operation_id else 0.0)
 
     def process(self, request: EmuRequest) -> EmuResponse:
-        if request.path == CONTROL_PREFIX or request.path.startswith(CONTROL_PREFIX + "/"):
-            return self._control(request)
+        if is_control(request):
+            return handle_control(self, request)
         response, account = self._api(request)
         record = RequestRecord(request.method, request.path, response.operation_id, response.status, account, response.fault)
         with self.store.lock:
@@ -357,41 +313,7 @@ class Emulator:
         if self.state_file is not None:
             save_state(self.state_file, self.store.to_json())
 
-    # -- control routes ---------------------------------------------------------------------------
 
-    def _control(self, request: EmuRequest) -> EmuResponse:
-        from klaviyo_sync.emulator.control import handle_control
-
-        return handle_control(self, request)
-
-
-def parse_json_body(body: bytes) -> Any:
-    """A request body as JSON, or a 400: bad UTF-8, bad JSON, nesting too deep, numbers too long, lone surrogates."""
-    try:
-        document = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise invalid(f"The request body is not valid UTF-8: {exc.reason} at byte {exc.start}.", pointer="/") from None
-    except json.JSONDecodeError as exc:
-        raise invalid(f"The request body is not valid JSON: {exc}.", pointer="/") from None
-    except RecursionError:
-        raise invalid("The request body is nested too deeply.", pointer="/") from None
-    except ValueError as exc:  # e.g. an integer literal with thousands of digits
-        raise invalid(f"The request body is not acceptable JSON: {exc}.", pointer="/") from None
-    # "\ud800" is valid JSON but no character: stored, it would poison every later answer.
-    pending = [document]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending += item.keys()
-            pending += item.values()
-        elif isinstance(item, list):
-            pending += item
-        elif isinstance(item, str) and _LONE_SURROGATE.search(item):
-            raise invalid("The request body contains an unpaired UTF-16 surrogate escape (\\uD800-\\uDFFF).", pointer="/")
-    return document
-
-
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _BODY_OPERATIONS = frozenset(
     op_id for op_id in HANDLERS if operation(op_id).method in ("POST", "PATCH") or op_id == "remove_tag_from_lists"
 )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from klaviyo_sync.emulator.app import EmulatorApp
 from klaviyo_sync.emulator.core import Emulator, EmulatorConfig
 
 LOOPBACK = "127.0.0.1"
@@ -35,7 +36,7 @@ class EmulatorServer:
         self._socket.bind((host, port))
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
-            emulator.app,
+            EmulatorApp(emulator),
             log_level="warning",
             access_log=False,
             lifespan="off",

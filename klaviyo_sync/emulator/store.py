@@ -89,9 +89,13 @@ class Account:
         self.seq: int = int(data.get("seq", 0))
         # Lists created through the API on one UTC day: {"day": "YYYY-MM-DD", "count": n}.
         self.list_creations: dict[str, Any] = dict(data.get("list_creations", {}))
+        # The records of resources registered beside the four above: resource name -> id -> record.
+        self.collections: dict[str, dict[str, dict[str, Any]]] = {
+            name: dict(records) for name, records in data.get("collections", {}).items()
+        }
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "tag_groups": self.tag_groups,
             "tags": self.tags,
             "lists": self.lists,
@@ -100,6 +104,13 @@ class Account:
             "seq": self.seq,
             "list_creations": self.list_creations,
         }
+        if any(self.collections.values()):
+            document["collections"] = {name: records for name, records in sorted(self.collections.items()) if records}
+        return document
+
+    def collection(self, name: str) -> dict[str, dict[str, Any]]:
+        """The records of a registered resource, id -> record (created empty on first use)."""
+        return self.collections.setdefault(name, {})
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -148,6 +159,8 @@ class Store:
         for acct in self.accounts.values():
             for kind in KINDS:
                 issued.update(getattr(acct, kind))
+            for records in acct.collections.values():
+                issued.update(records)
         self.ids = IdFactory(self.id_seed, issued)
 
     def account(self, api_key: str) -> Account:
@@ -431,11 +444,14 @@ class Store:
 
     # -- seeding ----------------------------------------------------------------------------------
 
-    def seed(self, acct: Account, data: dict[str, Any]) -> dict[str, list[str]]:
-        """Create objects through the same rules as the API. Returns the new ids per kind, in input order."""
-        unknown = set(data) - set(KINDS)
+    def seed(self, acct: Account, data: dict[str, Any], *, others: tuple[str, ...] = ()) -> dict[str, list[str]]:
+        """Create objects through the same rules as the API. Returns the new ids per kind, in input order.
+
+        `others` are seed keys that registered resources handle themselves: skipped here, named in the error.
+        """
+        unknown = set(data) - set(KINDS) - set(others)
         if unknown:
-            raise invalid(f"unknown seed keys: {', '.join(sorted(unknown))}; expected {', '.join(KINDS)}")
+            raise invalid(f"unknown seed keys: {', '.join(sorted(unknown))}; expected {', '.join((*KINDS, *others))}")
         created: dict[str, list[str]] = {kind: [] for kind in KINDS}
         for group in data.get("tag_groups", []):
             existing = next((g for g in acct.tag_groups.values() if g["name"] == group["name"]), None)

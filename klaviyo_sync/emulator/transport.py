@@ -7,14 +7,11 @@ Faults keep their meaning: a dropped connection raises `httpx.RemoteProtocolErro
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import httpx
 
-from klaviyo_sync.emulator.core import MAX_BODY_BYTES, EmuRequest, EmuResponse
-
-if TYPE_CHECKING:
-    from klaviyo_sync.emulator.core import Emulator
+from klaviyo_sync.emulator.core import Emulator
+from klaviyo_sync.emulator.messages import MAX_BODY_BYTES, EmuRequest, EmuResponse
 
 
 class EmulatorTransport(httpx.AsyncBaseTransport):

@@ -11,6 +11,7 @@ from typing import Any
 
 from klaviyo_sync.apply import ApplyReport, apply_plan
 from klaviyo_sync.client import KlaviyoClient
+from klaviyo_sync.emulator.transport import EmulatorTransport
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.manifest import load_project
 from klaviyo_sync.plan import build_plan
@@ -69,7 +70,7 @@ def write_project(root: Path, manifest: str = SHOP_MANIFEST, files: Mapping[str,
 async def connect(emulator: Any, *, key: str = CANARY_KEY, **options: Any) -> AsyncIterator[KlaviyoClient]:
     """Our client on the emulator in process; backoffs shrunk so retries cost milliseconds."""
     options.setdefault("time_scale", 0.001)
-    async with KlaviyoClient(key, transport=emulator.transport(), **options) as client:
+    async with KlaviyoClient(key, transport=EmulatorTransport(emulator), **options) as client:
         yield client
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
+from klaviyo_sync.emulator.transport import EmulatorTransport
 from tests.apply.sdk_reader import read_account
 from tests.apply.support import SHOP_FILES, SHOP_MANIFEST, write_project
 from tests.support.canary import CANARY_KEY
@@ -136,7 +137,7 @@ EDIT_FILES = {
 
 
 async def _edit_live(emulator: Emulator, change: str) -> None:
-    async with KlaviyoClient(CANARY_KEY, transport=emulator.transport()) as client:
+    async with KlaviyoClient(CANARY_KEY, transport=EmulatorTransport(emulator)) as client:
         if change == "live edit":
             [template_id] = await client.find_ids_by_name(_kind("template"), "Welcome Email")
             await client.update_template(template_id, {"html": "<p>edited in the Klaviyo UI</p>"})

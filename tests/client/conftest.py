@@ -10,7 +10,8 @@ import pytest
 
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
-from klaviyo_sync.emulator.core import EmuRequest, EmuResponse
+from klaviyo_sync.emulator.messages import EmuRequest, EmuResponse
+from klaviyo_sync.emulator.transport import EmulatorTransport
 from tests.support.canary import CANARY_KEY
 from tests.support.conformance import Conformance
 
@@ -82,7 +83,7 @@ def make_client() -> MakeClient:
     def make(emulator: Emulator, **options: Any) -> KlaviyoClient:
         options.setdefault("pacing", False)
         options.setdefault("time_scale", 0.001)
-        return KlaviyoClient(CANARY_KEY, transport=emulator.transport(), **options)
+        return KlaviyoClient(CANARY_KEY, transport=EmulatorTransport(emulator), **options)
 
     return make
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from klaviyo_sync.client import KlaviyoClient
+from klaviyo_sync.emulator.transport import EmulatorTransport
 from klaviyo_sync.errors import (
     ApiError,
     AuthenticationError,
@@ -28,7 +29,7 @@ from tests.support.canary import CANARY_KEY
 def _fail(emulator: Any, call: Any, *, key: str = CANARY_KEY, **options: Any) -> ApiError:
     async def run() -> None:
         options.setdefault("pacing", False)
-        async with KlaviyoClient(key, transport=emulator.transport(), time_scale=0.001, **options) as client:
+        async with KlaviyoClient(key, transport=EmulatorTransport(emulator), time_scale=0.001, **options) as client:
             await call(client)
 
     with pytest.raises(ApiError) as caught:

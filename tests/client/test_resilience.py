@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from klaviyo_sync.client import KlaviyoClient
+from klaviyo_sync.emulator.transport import EmulatorTransport
 from klaviyo_sync.errors import RateLimitError, ServerError, TransportError
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.resources import Kind
@@ -219,7 +220,7 @@ class _RefusedFirst(httpx.AsyncBaseTransport):
 def test_a_create_whose_connection_never_opened_is_sent_again(make_emulator: MakeEmulator) -> None:
     """Nothing left this machine, so nothing can have been created: the one case where a create is retried."""
     emulator = make_emulator()
-    network = _RefusedFirst(emulator.transport(), refusals=2)
+    network = _RefusedFirst(EmulatorTransport(emulator), refusals=2)
     client = KlaviyoClient(CANARY_KEY, transport=network, pacing=False, time_scale=0.001)
 
     async def run() -> tuple[str, list[str]]:

@@ -19,7 +19,7 @@ import pytest
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.client.retry import retry_after_header, retry_after_seconds
 from klaviyo_sync.emulator import Emulator
-from klaviyo_sync.emulator.core import EmuRequest, EmuResponse
+from klaviyo_sync.emulator.messages import EmuRequest, EmuResponse
 from klaviyo_sync.errors import ServerError, TransportError
 from klaviyo_sync.resources import Kind
 from tests.client.conftest import MakeClient, MakeEmulator

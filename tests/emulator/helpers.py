@@ -8,6 +8,7 @@ import httpx
 
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.emulator import Emulator
+from klaviyo_sync.emulator.transport import SyncEmulatorTransport
 
 BASE_URL = "https://a.klaviyo.com"
 
@@ -22,7 +23,7 @@ def headers(api_key: str) -> dict[str, str]:
 
 
 def client(emulator: Emulator, api_key: str) -> httpx.Client:
-    return httpx.Client(transport=emulator.sync_transport(), base_url=BASE_URL, headers=headers(api_key))
+    return httpx.Client(transport=SyncEmulatorTransport(emulator), base_url=BASE_URL, headers=headers(api_key))
 
 
 def error(response: httpx.Response) -> dict[str, Any]:

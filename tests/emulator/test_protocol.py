@@ -9,11 +9,12 @@ import pytest
 
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
+from klaviyo_sync.emulator.transport import SyncEmulatorTransport
 from tests.emulator.helpers import BASE_URL, client, create_list, create_tag, create_template, error, headers
 
 
 def raw_client(emulator: Emulator, extra: dict[str, str] | None = None) -> httpx.Client:
-    return httpx.Client(transport=emulator.sync_transport(), base_url=BASE_URL, headers=extra or {})
+    return httpx.Client(transport=SyncEmulatorTransport(emulator), base_url=BASE_URL, headers=extra or {})
 
 
 @pytest.mark.invalid_requests

@@ -11,6 +11,7 @@ import pytest
 from klaviyo_sync.emulator import EmulatorConfig, EmuRequest, FaultSpecError
 from klaviyo_sync.emulator.faults import FaultInjector, parse_fault_spec
 from klaviyo_sync.emulator.ratelimit import RateLimiter
+from klaviyo_sync.emulator.transport import EmulatorTransport
 from tests.emulator.helpers import BASE_URL, client, error, headers
 
 
@@ -161,7 +162,7 @@ def test_dropped_connection_after_commit_in_process(emulator_factory, api_key: s
     emulator = emulator_factory(EmulatorConfig(faults="create_tag:drop#1;get_tags:timeout#1"))
 
     async def scenario() -> list[str]:
-        async with httpx.AsyncClient(transport=emulator.transport(), base_url=BASE_URL, headers=headers(api_key)) as http:
+        async with httpx.AsyncClient(transport=EmulatorTransport(emulator), base_url=BASE_URL, headers=headers(api_key)) as http:
             with pytest.raises(httpx.RemoteProtocolError):
                 await http.post("/api/tags", json={"data": {"type": "tag", "attributes": {"name": "VIP"}}})
             with pytest.raises(httpx.ReadTimeout):

@@ -14,8 +14,9 @@ import pytest
 from klaviyo_sync.api_spec import operation, operations
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
-from klaviyo_sync.emulator.handlers import HANDLERS
+from klaviyo_sync.emulator.resources import HANDLERS
 from klaviyo_sync.emulator.scopes import ScopeError
+from klaviyo_sync.emulator.transport import SyncEmulatorTransport
 from klaviyo_sync.errors import PermissionDeniedError
 from tests.emulator.helpers import client, error, headers
 from tests.emulator.test_server import start_cli_emulator, stop_cli_emulator
@@ -216,7 +217,7 @@ def test_authentication_and_revision_are_checked_first(emulator_factory: Factory
     with client(emulator, CANARY_KEY) as http:
         assert http.get("/api/lists", headers={"Authorization": "Klaviyo-API-Key nope"}).status_code == 401
         no_revision = {k: v for k, v in headers(CANARY_KEY).items() if k != "revision"}
-        response = httpx.Client(transport=emulator.sync_transport(), base_url="https://a.klaviyo.com").get(
+        response = httpx.Client(transport=SyncEmulatorTransport(emulator), base_url="https://a.klaviyo.com").get(
             "/api/lists", headers=no_revision
         )
         assert response.status_code == 400 and error(response)["source"] == {"parameter": "revision"}
@@ -302,7 +303,7 @@ def test_control_route_refuses_bad_bodies(emulator: Emulator, body: Any, status:
 
 
 def test_control_route_needs_the_key_in_the_authorization_header(emulator: Emulator) -> None:
-    with httpx.Client(transport=emulator.sync_transport(), base_url="https://a.klaviyo.com") as http:
+    with httpx.Client(transport=SyncEmulatorTransport(emulator), base_url="https://a.klaviyo.com") as http:
         response = http.put("/__emulator/scopes", json={"scopes": []})
         assert response.status_code == 401 and "Authorization: Klaviyo-API-Key pk_" in error(response)["detail"]
         assert http.get("/__emulator/scopes", headers={"Authorization": "Klaviyo-API-Key sk_x"}).status_code == 401

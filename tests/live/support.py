@@ -13,6 +13,7 @@ import httpx
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator
+from klaviyo_sync.emulator.transport import EmulatorTransport, SyncEmulatorTransport
 from klaviyo_sync.live import ReadReport, read_live_state
 from klaviyo_sync.partitions import Partitioning
 from klaviyo_sync.resources import State
@@ -56,7 +57,11 @@ def read(
     report = ReadReport()
 
     async def scenario() -> State:
-        client = make_client(emulator) if make_client else KlaviyoClient(CANARY_KEY, transport=emulator.transport(), pacing=False)
+        client = (
+            make_client(emulator)
+            if make_client
+            else KlaviyoClient(CANARY_KEY, transport=EmulatorTransport(emulator), pacing=False)
+        )
         async with client:
             return await read_live_state(client, partitioning=partitioning, report=report)
 
@@ -66,7 +71,7 @@ def read(
 def api(emulator: Emulator) -> httpx.Client:
     """A plain synchronous client on the emulator, for changing the account while a read is under way."""
     return httpx.Client(
-        transport=emulator.sync_transport(),
+        transport=SyncEmulatorTransport(emulator),
         base_url="https://a.klaviyo.com",
         headers={"Authorization": f"Klaviyo-API-Key {CANARY_KEY}", "revision": REVISION, "Accept": "application/vnd.api+json"},
     )

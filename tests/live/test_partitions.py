@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
-from klaviyo_sync.emulator.core import EmuRequest, EmuResponse
+from klaviyo_sync.emulator.messages import EmuRequest, EmuResponse
 from klaviyo_sync.partitions import SEQUENTIAL, Partitioning, created_second
 from klaviyo_sync.resources import Kind
 from tests.client.conftest import MakeEmulator

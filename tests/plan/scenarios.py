@@ -33,6 +33,7 @@ import yaml
 
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator
+from klaviyo_sync.emulator.transport import EmulatorTransport
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.manifest import load_project
 from klaviyo_sync.plan import build_plan
@@ -100,7 +101,7 @@ def materialise(case: Case, directory: Path, emulator: Emulator | None = None) -
 
 
 async def read_live(materialised: Materialised) -> State:
-    async with KlaviyoClient(materialised.api_key, transport=materialised.emulator.transport()) as client:
+    async with KlaviyoClient(materialised.api_key, transport=EmulatorTransport(materialised.emulator)) as client:
         return await read_live_state(client)
 
 

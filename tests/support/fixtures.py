@@ -1,7 +1,7 @@
 """Shared pytest fixtures: the emulator in process and on loopback, every exchange checked against the spec.
 
     api_key            the suite's canary key (a valid emulator key: it starts with `pk_`)
-    emulator           a fresh in-process `Emulator()`; use `emulator.transport()` with httpx
+    emulator           a fresh in-process `Emulator()`; use `EmulatorTransport(emulator)` with httpx
     emulator_factory   `emulator_factory(EmulatorConfig(...))` for rate limits, faults, quirks, latency
     emulator_server    a real uvicorn server on 127.0.0.1:<free port> for a fresh emulator:
                        `.base_url` ("http://127.0.0.1:PORT") and `.emulator`; stopped at teardown

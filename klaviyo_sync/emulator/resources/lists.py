@@ -1,0 +1,55 @@
+"""Lists, and the reads of a list's tags."""
+
+from __future__ import annotations
+
+from klaviyo_sync.emulator import bodies
+from klaviyo_sync.emulator.context import Context, Resource, Result, filtered, path_id, with_included
+from klaviyo_sync.emulator.documents import identifiers
+from klaviyo_sync.emulator.query import paginate
+
+
+def get_lists(ctx: Context) -> Result:
+    page = paginate(filtered(list(ctx.acct.lists.values()), ctx.query), ctx.query)
+    serializer = ctx.serializer
+    document = ctx.collection([serializer.list(r) for r in page.items], page.next_cursor, page.prev_cursor)
+    return 200, with_included(document, serializer.included_for_lists(page.items))
+
+
+def get_list(ctx: Context) -> Result:
+    record = ctx.store.get_list(ctx.acct, path_id(ctx))
+    serializer = ctx.serializer
+    profile_count = "profile_count" in ctx.query.additional_fields.get("list", [])
+    document = ctx.document(serializer.list(record, profile_count=profile_count))
+    return 200, with_included(document, serializer.included_for_lists([record]))
+
+
+def create_list(ctx: Context) -> Result:
+    attrs = bodies.attributes(bodies.resource(ctx.body, "list"), bodies.LIST_CREATE)
+    record = ctx.store.create_list(ctx.acct, attrs["name"], attrs.get("opt_in_process"), daily_cap=ctx.daily_list_cap)
+    return 201, ctx.document(ctx.serializer.list(record))
+
+
+def update_list(ctx: Context) -> Result:
+    attrs = bodies.attributes(bodies.resource(ctx.body, "list", path_id=path_id(ctx)), bodies.LIST_UPDATE)
+    record = ctx.store.update_list(ctx.acct, path_id(ctx), attrs)
+    return 200, ctx.document(ctx.serializer.list(record))
+
+
+def delete_list(ctx: Context) -> Result:
+    ctx.store.delete_list(ctx.acct, path_id(ctx))
+    return 204, None
+
+
+def get_tags_for_list(ctx: Context) -> Result:
+    ctx.store.get_list(ctx.acct, path_id(ctx))
+    return 200, ctx.collection([ctx.serializer.tag(t) for t in ctx.acct.tags_of_list(path_id(ctx))])
+
+
+def get_tag_ids_for_list(ctx: Context) -> Result:
+    ctx.store.get_list(ctx.acct, path_id(ctx))
+    return 200, ctx.collection(identifiers("tag", [t["id"] for t in ctx.acct.tags_of_list(path_id(ctx))]))
+
+
+RESOURCE = Resource(
+    "lists", (get_lists, get_list, create_list, update_list, delete_list, get_tags_for_list, get_tag_ids_for_list)
+)
