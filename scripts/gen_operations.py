@@ -1,10 +1,13 @@
-"""Regenerate klaviyo_sync/data/operations.json from Klaviyo's official OpenAPI spec.
+"""Regenerate klaviyo_sync/data/operations.json from the slice of Klaviyo's OpenAPI spec in spec/.
 
 The tool and the emulator need a few facts per operation at run time (method, path, scopes,
 rate limits, allowed query parameters and filters). Shipping the 3 MB spec for that would be
 wasteful, so this script extracts them once; a test checks the extract is still current.
 
-Usage: python scripts/gen_operations.py [SPEC_DIR]   (default ../shared/klaviyo-openapi)
+Usage: python scripts/gen_operations.py [SPEC_FILE]   (default spec/klaviyo-openapi.json)
+
+To take in a new spec or a new operation: add it to OPERATIONS, run scripts/gen_spec_slice.py (which reads the
+full spec), then this script.
 """
 
 from __future__ import annotations
@@ -100,13 +103,14 @@ def extract(spec: dict) -> dict:
     }
 
 
-def render(spec_dir: Path) -> str:
-    spec = json.loads((spec_dir / "stable.json").read_text(encoding="utf-8"))
+SPEC_FILE = Path(__file__).resolve().parent.parent / "spec" / "klaviyo-openapi.json"
+
+
+def render(spec_file: Path = SPEC_FILE) -> str:
+    spec = json.loads(spec_file.read_text(encoding="utf-8"))
     return json.dumps(extract(spec), indent=1, sort_keys=False) + "\n"
 
 
 if __name__ == "__main__":
-    default = Path(__file__).resolve().parent.parent.parent / "shared" / "klaviyo-openapi"
-    spec_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else default
-    OUT.write_text(render(spec_dir), encoding="utf-8")
+    OUT.write_text(render(Path(sys.argv[1]) if len(sys.argv) > 1 else SPEC_FILE), encoding="utf-8")
     print(f"wrote {OUT}")

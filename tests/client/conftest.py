@@ -32,7 +32,7 @@ def make_emulator(emulator_factory: Callable[[EmulatorConfig | None], Emulator])
 
 
 @pytest.fixture
-def make_timed_emulator(conformance: Conformance | None) -> Iterator[MakeEmulator]:
+def make_timed_emulator(conformance: Conformance) -> Iterator[MakeEmulator]:
     """Like `make_emulator`, but every exchange is checked against the spec after the test body, not during it.
 
     The spec check costs tens of milliseconds of CPU per request, inside the event loop; a test about rate-limit
@@ -46,13 +46,12 @@ def make_timed_emulator(conformance: Conformance | None) -> Iterator[MakeEmulato
         return emulator
 
     yield make
-    if conformance is not None:
-        for request, response in exchanges:
-            conformance.observe(request, response)
+    for request, response in exchanges:
+        conformance.observe(request, response)
 
 
 @pytest.fixture
-def scripted(conformance: Conformance | None) -> Scripted:
+def scripted(conformance: Conformance) -> Scripted:
     """A scripted server, for answers the emulator never gives (redirects, odd links, broken bodies).
 
     The requests the client sends to it are still checked against the spec; its answers are not, being odd on purpose.
@@ -60,15 +59,14 @@ def scripted(conformance: Conformance | None) -> Scripted:
 
     def make(handler: Handler) -> httpx.MockTransport:
         def checked(request: httpx.Request) -> httpx.Response:
-            if conformance is not None:
-                sent = EmuRequest(
-                    method=request.method,
-                    path=request.url.path,
-                    query_string=request.url.query.decode("ascii"),
-                    headers={name.lower(): value for name, value in request.headers.items()},
-                    body=request.content,
-                )
-                conformance.observe(sent, EmuResponse(0, beyond_spec=True))
+            sent = EmuRequest(
+                method=request.method,
+                path=request.url.path,
+                query_string=request.url.query.decode("ascii"),
+                headers={name.lower(): value for name, value in request.headers.items()},
+                body=request.content,
+            )
+            conformance.observe(sent, EmuResponse(0, beyond_spec=True))
             return handler(request)
 
         return httpx.MockTransport(checked)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from klaviyo_sync.emulator import EmuRequest, EmuResponse
 from tests.emulator.helpers import headers
-from tests.support.conformance import Conformance, spec_available
-
-pytestmark = pytest.mark.skipif(not spec_available(), reason="Klaviyo's OpenAPI spec is not checked out")
+from tests.support.conformance import Conformance
 
 LIST = {
     "type": "list",
@@ -65,3 +64,11 @@ def test_a_gate_with_violations_fails_the_test() -> None:
     gate.violations.append("response 200 to GET /api/lists: made up")
     with pytest.raises(AssertionError, match="1 spec violation"):
         gate.assert_clean()
+
+
+def test_a_missing_spec_fails_the_gate_naming_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.support import conformance
+
+    monkeypatch.setattr(conformance, "SPEC_FILE", tmp_path / "klaviyo-openapi.json")
+    with pytest.raises(conformance.SpecMissingError, match=r"gen_spec_slice\.py"):
+        conformance.spec_text()

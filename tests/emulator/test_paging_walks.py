@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
 from tests.emulator.helpers import client
 from tests.support.canary import CANARY_KEY
-from tests.support.conformance import Conformance, spec_available
+from tests.support.conformance import Conformance
 
 START = 1_800_000_000  # 2027-01-15T08:00:00Z
 KLAVIYO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$")
@@ -70,10 +70,9 @@ class PagingWalks(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.now = float(START)
-        self.conformance = Conformance() if spec_available() else None
+        self.conformance = Conformance()
         self.emulator = Emulator(EmulatorConfig(clock=lambda: self.now))
-        if self.conformance is not None:
-            self.emulator.add_observer(self.conformance.observe)
+        self.emulator.add_observer(self.conformance.observe)
         self.http: httpx.Client = client(self.emulator, CANARY_KEY)
         self.objects: dict[str, tuple[str, int]] = {}  # id -> (kind, created epoch)
         self.ever_alive: set[str] = set()
@@ -161,8 +160,7 @@ class PagingWalks(RuleBasedStateMachine):
                 self._check(walk)
         finally:
             self.http.close()
-        if self.conformance is not None:
-            self.conformance.assert_clean()
+        self.conformance.assert_clean()
 
     # -- helpers ------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from klaviyo_sync.resources import Kind
 from tests.client.conftest import MakeEmulator
 from tests.live.support import SteppingClock, api, lower_bound, read, templates_and_lists
 from tests.support.canary import CANARY_KEY
-from tests.support.conformance import Conformance, spec_available
+from tests.support.conformance import Conformance
 from tests.support.fixtures import ServedEmulator
 
 COLLECTIONS = {"get_templates": ("templates", Kind.TEMPLATE), "get_lists": ("lists", Kind.LIST)}
@@ -36,12 +36,11 @@ partitionings = st.builds(
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def _emulator(steps: list[float]) -> tuple[Emulator, Conformance | None]:
+def _emulator(steps: list[float]) -> tuple[Emulator, Conformance]:
     """An emulator checked against the spec (the fixture's checker is per test; these run per example)."""
     emulator = Emulator(EmulatorConfig(clock=SteppingClock(steps)))
-    checker = Conformance(validate_requests=True) if spec_available() else None
-    if checker is not None:
-        emulator.add_observer(checker.observe)
+    checker = Conformance(validate_requests=True)
+    emulator.add_observer(checker.observe)
     return emulator, checker
 
 
@@ -67,8 +66,7 @@ def test_partitioned_and_sequential_walks_read_the_same_objects(
     for operation_id, stats in report.collections.items():
         assert bound[operation_id] <= stats.requests <= bound[operation_id] + stats.max_extra_requests
         assert stats.duplicates == 0
-    if checker is not None:
-        checker.assert_clean()
+    checker.assert_clean()
 
 
 @dataclass
@@ -131,8 +129,7 @@ def test_objects_present_for_the_whole_read_are_read_exactly_once_while_others_c
         assert present_throughout <= set(read_ids), "an object present for the whole read was missed"
         assert set(read_ids) <= churn.ever[kind_name], "an object that never existed was read"
     assert all(stats.duplicates == 0 for stats in report.collections.values())
-    if checker is not None:
-        checker.assert_clean()
+    checker.assert_clean()
 
 
 def test_lists_are_split_with_greater_than_alone_and_keep_their_tags(make_emulator: MakeEmulator) -> None:

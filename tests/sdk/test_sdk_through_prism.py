@@ -1,7 +1,7 @@
 """Klaviyo's official Python SDK drives the emulator through Stoplight Prism, which checks every exchange.
 
 `prism proxy --errors` validates each request the SDK sends and each answer the emulator gives against the spec
-slices for templates, lists and tags; any mismatch is logged as `Violation:` (and turned into an error answer,
+slice shipped in `spec/`; any mismatch is logged as `Violation:` (and turned into an error answer,
 which makes the SDK raise). The test walks through create, page, filter, update, clone, render, tag and delete
 for templates, lists, tags and tag groups, then asserts Prism logged no violation.
 
@@ -11,7 +11,6 @@ headers in its log, which the canary guard would rightly flag.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -26,11 +25,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.support.conformance import SPEC_DIR
+from tests.support.conformance import SPEC_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 PRISM = REPO / "node_modules" / ".bin" / "prism"
-SLICES = ("templates.json", "lists.json", "tags.json")
 SDK_KEY = "pk_sdk_through_prism_0001"
 PRISM_START_TIMEOUT_S = 60
 
@@ -41,8 +39,6 @@ def missing_prerequisite() -> str | None:
     """Why the check cannot run here, or None."""
     if not PRISM.exists():
         return "Prism is not installed: run `npm ci` in the repository root"
-    if not all((SPEC_DIR / name).is_file() for name in SLICES):
-        return f"the spec slices {', '.join(SLICES)} are not in {SPEC_DIR}"
     return None
 
 
@@ -61,22 +57,6 @@ def _prerequisites() -> None:
     pytest.skip(f"{reason} (npm is not installed, so this machine cannot run the check)")
 
 
-def merge_slices(target: Path) -> Path:
-    merged: dict[str, Any] = {}
-    for name in SLICES:
-        part = json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))
-        if not merged:
-            merged = part
-            continue
-        merged["paths"].update(part["paths"])
-        for section, entries in part.get("components", {}).items():
-            merged.setdefault("components", {}).setdefault(section, {}).update(entries)
-        known = {tag["name"] for tag in merged.get("tags", [])}
-        merged.setdefault("tags", []).extend(tag for tag in part.get("tags", []) if tag["name"] not in known)
-    target.write_text(json.dumps(merged), encoding="utf-8")
-    return target
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -85,7 +65,8 @@ def free_port() -> int:
 
 @pytest.fixture
 def prism(emulator_server, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    spec = merge_slices(tmp_path / "klaviyo-slices.json")
+    spec = SPEC_FILE  # a missing slice fails here, loudly, before Prism starts
+    assert spec.is_file(), f"Klaviyo's spec slice is missing at {spec}: run `python scripts/gen_spec_slice.py`"
     port = free_port()
     log_path = tmp_path / "prism.log"
     with log_path.open("w") as log:

@@ -1,6 +1,7 @@
 """Check every request/response pair exchanged with the emulator against Klaviyo's official OpenAPI spec.
 
-openapi-core 0.23.1 loads `stable.json` (from `<repo>/../shared/klaviyo-openapi`) once per session, after two
+openapi-core 0.23.1 loads the spec slice shipped in `spec/klaviyo-openapi.json` (`scripts/gen_spec_slice.py`)
+once per session, after two
 fix-ups that keep it from giving wrong answers:
   1. `default` is removed from required parameters (else a missing `revision` header is silently filled in);
   2. `{"$ref": X, "nullable": true}` becomes `anyOf: [{$ref: X}, {enum: [null]}]` (else legal nulls are rejected).
@@ -23,13 +24,21 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "klaviyo-openapi"
-SPEC_FILE = SPEC_DIR / "stable.json"
+SPEC_FILE = Path(__file__).resolve().parents[2] / "spec" / "klaviyo-openapi.json"
 HOST_URL = "https://a.klaviyo.com"  # openapi-core matches the spec's server
 
 
-def spec_available() -> bool:
-    return SPEC_FILE.is_file()
+class SpecMissingError(AssertionError):
+    """The conformance gate cannot run: it fails, never skips."""
+
+
+def spec_text() -> str:
+    if not SPEC_FILE.is_file():
+        raise SpecMissingError(
+            f"Klaviyo's OpenAPI spec slice is missing at {SPEC_FILE}: the conformance gate cannot run. "
+            "Restore it from git, or regenerate it with `python scripts/gen_spec_slice.py ../shared/klaviyo-openapi`."
+        )
+    return SPEC_FILE.read_text(encoding="utf-8")
 
 
 def fix_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +66,7 @@ def fix_spec(spec: dict[str, Any]) -> dict[str, Any]:
 def openapi() -> Any:
     from openapi_core import Config, OpenAPI
 
-    spec = fix_spec(json.loads(SPEC_FILE.read_text(encoding="utf-8")))
+    spec = fix_spec(json.loads(spec_text()))
     return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 
 
@@ -65,7 +74,7 @@ def openapi() -> Any:
 def _error_schema_validator() -> Any:
     import jsonschema
 
-    spec = json.loads(SPEC_FILE.read_text(encoding="utf-8"))
+    spec = json.loads(spec_text())
     schema = spec["components"]["responses"]["ClientError"]["content"]["application/vnd.api+json"]["schema"]
     return jsonschema.Draft7Validator(schema)
 

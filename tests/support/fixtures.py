@@ -11,12 +11,11 @@
 Every request/response pair those emulators exchange is validated against Klaviyo's official spec
 (tests/support/conformance.py); any violation fails the test at teardown. A test that sends invalid requests
 on purpose marks itself `@pytest.mark.invalid_requests`: requests are then not validated, responses still are.
-Without the spec checkout (`<repo>/../shared/klaviyo-openapi`) the checks are skipped with a warning.
+The spec is the slice shipped in `spec/`; without it every test using these fixtures fails, naming the fix.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ import pytest
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
 from klaviyo_sync.emulator.server import EmulatorServer
 from tests.support.canary import CANARY_KEY
-from tests.support.conformance import SPEC_DIR, Conformance, spec_available
+from tests.support.conformance import Conformance, spec_text
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,22 +45,18 @@ def api_key() -> str:
 
 
 @pytest.fixture
-def conformance(request: pytest.FixtureRequest) -> Iterator[Conformance | None]:
-    if not spec_available():
-        warnings.warn(f"spec conformance not checked: Klaviyo's OpenAPI spec is not at {SPEC_DIR}", stacklevel=1)
-        yield None
-        return
+def conformance(request: pytest.FixtureRequest) -> Iterator[Conformance]:
+    spec_text()  # fails the test, naming the fix, when the spec is missing
     checker = Conformance(validate_requests=request.node.get_closest_marker("invalid_requests") is None)
     yield checker
     checker.assert_clean()
 
 
 @pytest.fixture
-def emulator_factory(conformance: Conformance | None) -> Callable[[EmulatorConfig | None], Emulator]:
+def emulator_factory(conformance: Conformance) -> Callable[[EmulatorConfig | None], Emulator]:
     def make(config: EmulatorConfig | None = None) -> Emulator:
         emulator = Emulator(config)
-        if conformance is not None:
-            emulator.add_observer(conformance.observe)
+        emulator.add_observer(conformance.observe)
         return emulator
 
     return make
