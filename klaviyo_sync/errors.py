@@ -1,20 +1,27 @@
 """Every failure the tool expects, as one exception tree. The CLI maps it to messages and exit codes.
 
-    KlaviyoSyncError            base: a message for people, an optional `hint` (how to fix)
-    ├── ConfigError             bad options or environment: no API key, plain http to a remote host, ...
-    ├── ManifestError           the manifests are invalid: `problems`, every one with file:line:column
-    ├── PlanError               a plan was refused: ambiguity, prevent_destroy, thresholds, Klaviyo limits
-    ├── StalePlanError          a saved plan no longer matches the manifests or the account
-    ├── ApplyError              apply stopped part-way: `report` says what was applied, failed, not attempted
-    └── ApiError                a request to Klaviyo failed: operation, status, code, detail, source, hint
-        ├── TransportError      no response at all (timeout, dropped connection); `ambiguous` for writes
-        ├── BadRequestError     400 / 422: Klaviyo rejected the input
-        ├── AuthenticationError 401: the key is missing, invalid or revoked
-        ├── PermissionDeniedError 403: the key lacks a scope (named from the spec)
-        ├── NotFoundError       404
-        ├── ConflictError       409
-        ├── RateLimitError      429, still throttled after retries
-        └── ServerError         5xx after retries, or a non-JSON error page
+    KlaviyoSyncError                base: a message for people, an optional `hint` (how to fix)
+    ├── ConfigError                 bad options or environment: no API key, plain http to a remote host, ...
+    ├── ProblemsError               located problems (`problems`, each with file:line:column), reported at once
+    │   ├── ManifestError           the manifests are invalid
+    │   └── PlanError               a plan was refused: ambiguity, prevent_destroy, thresholds, Klaviyo limits
+    ├── StalePlanError              a saved plan no longer matches the manifests or the account
+    ├── ApplyError                  apply stopped part-way: `report` says what was applied, failed, not attempted
+    ├── UnknownIdError              (apply.ids) a step needs an id that is neither in the account nor created
+    ├── PartialChangeError          (apply.steps) a change of several requests failed part-way; `note` says where
+    ├── DuplicateAfterCreateError   (apply.steps) a create whose answer was lost left two objects of one name
+    └── ApiError                    a request to Klaviyo failed: operation, status, code, detail, source, hint
+        ├── TransportError          no usable answer, so the outcome is unknown: no response at all (timeout,
+        │   │                       dropped connection) or an unreadable one; `ambiguous` for writes
+        │   └── AmbiguousServerError  a write answered 5xx (`status`): Klaviyo may have applied it first; always
+        │                           `ambiguous`, and a ServerError too
+        ├── BadRequestError         400 / 422: Klaviyo rejected the input
+        ├── AuthenticationError     401: the key is missing, invalid or revoked
+        ├── PermissionDeniedError   403: the key lacks a scope (named from the spec)
+        ├── NotFoundError           404
+        ├── ConflictError           409
+        ├── RateLimitError          429, still throttled after retries
+        └── ServerError             5xx after retries, or a non-JSON error page
 
 No exception ever holds the API key: request headers are never stored on an error.
 """
@@ -119,7 +126,7 @@ class ApiError(KlaviyoSyncError):
 
 
 class TransportError(ApiError):
-    """No response arrived. For a write, `ambiguous` means the change may or may not have happened."""
+    """No usable answer arrived. For a write, `ambiguous` means the change may or may not have happened."""
 
     def __init__(self, message: str, *, operation: str, ambiguous: bool, hint: str = "") -> None:
         super().__init__(message, operation=operation, hint=hint)
@@ -152,3 +159,14 @@ class RateLimitError(ApiError):
 
 class ServerError(ApiError):
     pass
+
+
+class AmbiguousServerError(TransportError, ServerError):
+    """A write answered with a 5xx: an answer, but one that cannot say whether Klaviyo applied the change first.
+
+    Never retried blindly: like a lost answer, the caller looks the object up before sending the write again.
+    """
+
+    def __init__(self, message: str, *, operation: str, status: int, hint: str = "") -> None:
+        super().__init__(message, operation=operation, ambiguous=True, hint=hint)
+        self.status = status

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from klaviyo_sync.errors import ApiError, TransportError
+from klaviyo_sync.errors import AmbiguousServerError, ApiError, TransportError
 from klaviyo_sync.resources import SUMMARY_BUCKET, Action, Change
 
 REPORT_FORMAT_VERSION = 1
@@ -82,7 +82,9 @@ def describe_change(change: Change) -> str:
 
 def explain_error(error: BaseException) -> str:
     """One line saying what Klaviyo answered and, where known, what to do about it."""
-    if isinstance(error, TransportError):
+    if isinstance(error, AmbiguousServerError):
+        text = f"Klaviyo answered HTTP {error.status} to {error.operation}: {error.message}"
+    elif isinstance(error, TransportError):
         text = f"no response from Klaviyo ({error.operation}): {error.message}"
     elif isinstance(error, ApiError):
         status = f"HTTP {error.status}" if error.status is not None else "error"

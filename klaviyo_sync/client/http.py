@@ -25,7 +25,7 @@ from klaviyo_sync.client.errors import error_from_response, scopes_needed
 from klaviyo_sync.client.pacing import Pacer, WaitCallback
 from klaviyo_sync.client.redact import MASK, Redactor, logger
 from klaviyo_sync.client.retry import NOT_SENT_ERRORS, RETRYABLE_STATUSES, RetryPolicy, is_idempotent
-from klaviyo_sync.errors import ApiError, ConfigError, RateLimitError, ServerError, TransportError
+from klaviyo_sync.errors import AmbiguousServerError, ApiError, ConfigError, RateLimitError, ServerError, TransportError
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 MEDIA_TYPE = "application/vnd.api+json"
@@ -389,12 +389,12 @@ def _document(op: Operation, response: httpx.Response, redactor: Redactor) -> di
 
 
 def _ambiguous(op: Operation, reason: str, *, status: int | None = None) -> TransportError:
-    """A create that may or may not have happened: never retried here; the caller looks it up by name."""
-    error = TransportError(
-        f"{op.operation_id}: the request may or may not have been applied ({reason})",
-        operation=op.operation_id,
-        ambiguous=True,
-        hint="run `klaviyo-sync plan` to see whether the object exists now; apply again finishes the work",
-    )
-    error.status = status
-    return error
+    """A create that may or may not have happened: never retried here; the caller looks it up by name.
+
+    `status`: the 5xx Klaviyo answered, when it answered at all.
+    """
+    message = f"{op.operation_id}: the request may or may not have been applied ({reason})"
+    hint = "run `klaviyo-sync plan` to see whether the object exists now; apply again finishes the work"
+    if status is not None:
+        return AmbiguousServerError(message, operation=op.operation_id, status=status, hint=hint)
+    return TransportError(message, operation=op.operation_id, ambiguous=True, hint=hint)
