@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 REVISION = "2026-07-15"
+BASE_URL = "https://a.klaviyo.com"  # where Klaviyo serves the API (the spec's server)
 
 # Reading an included type needs read scope on it too: `get_lists?include=tags` needs tags:read as well.
 INCLUDE_SCOPES = {"tags": "tags:read", "tag-group": "tags:read", "flow-triggers": "flows:read"}

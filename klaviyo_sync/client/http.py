@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote, unquote_plus
 import httpx
 
 from klaviyo_sync import __version__
+from klaviyo_sync.api_spec import BASE_URL as DEFAULT_BASE_URL
 from klaviyo_sync.api_spec import REVISION, Operation, operation
 from klaviyo_sync.client.errors import error_from_response, scopes_needed
 from klaviyo_sync.client.pacing import Pacer, WaitCallback
@@ -27,7 +28,6 @@ from klaviyo_sync.client.redact import MASK, Redactor, logger
 from klaviyo_sync.client.retry import NOT_SENT_ERRORS, RETRYABLE_STATUSES, RetryPolicy, is_idempotent
 from klaviyo_sync.errors import AmbiguousServerError, ApiError, ConfigError, RateLimitError, ServerError, TransportError
 
-DEFAULT_BASE_URL = "https://a.klaviyo.com"
 MEDIA_TYPE = "application/vnd.api+json"
 USER_AGENT = f"klaviyo-sync/{__version__}"
 
@@ -307,7 +307,7 @@ def check_base_url(base_url: str) -> httpx.URL:
     if url.scheme == "https" and url.host:
         return url
     if url.scheme == "http" and url.host:
-        if _is_loopback(url.host):
+        if is_loopback(url.host):
             return url
         raise ConfigError(
             f"refusing to send the API key over plain http to {url.host}",
@@ -346,7 +346,8 @@ def _check_key(api_key: str) -> None:
         )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether a host name or address (IPv6 with or without brackets) is this machine."""
     if host.lower() == "localhost":
         return True
     try:

@@ -18,9 +18,9 @@ from typing import Any
 
 import click
 
+from klaviyo_sync.api_spec import BASE_URL as DEFAULT_BASE_URL
 from klaviyo_sync.errors import ConfigError, ManifestError, Problem, ProblemsError
 
-DEFAULT_BASE_URL = "https://a.klaviyo.com"
 # The key the embedded emulator's account answers to; it is not a secret.
 EMULATOR_API_KEY = "pk_local_emulator"
 DEFAULT_EMULATOR_STATE = Path(".klaviyo-sync") / "emulator-state.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import signal
 import threading
@@ -176,7 +175,9 @@ def command(
         _seed(emulator, seed_account, _read_seed(seed_file))
     if limited:
         click.echo(f"Scopes limited for {len(limited)} key(s); every other key has full access.")
-    if not _is_loopback(host):
+    from klaviyo_sync.client.http import is_loopback
+
+    if not is_loopback(host):
         click.echo(f"Warning: binding {host} exposes the emulator beyond this machine; it accepts any pk_ key.", err=True)
     try:
         server = EmulatorServer(emulator, host=host, port=port)
@@ -213,12 +214,3 @@ def _seed(emulator: Any, key: str, data: dict[str, Any]) -> None:
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the seed data is malformed: missing or wrong field {exc}", hint="fix the seed file") from None
     click.echo("Seeded: " + ", ".join(f"{len(v)} {k}" for k, v in ids.items()))
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from klaviyo_sync.api_spec import BASE_URL
 from klaviyo_sync.emulator.errors import invalid
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # "a maximum total payload size of 5 MB (decompressed)"
@@ -25,7 +26,7 @@ class EmuRequest:
     query_string: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     body: bytes = b""
-    base_url: str = "https://a.klaviyo.com"
+    base_url: str = BASE_URL
     too_large: bool = False  # the body went past MAX_BODY_BYTES and was not read to the end
 
 
