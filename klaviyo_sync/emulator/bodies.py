@@ -33,7 +33,7 @@ TEMPLATE_CREATE = {
     "definition": Field(dict, nullable=True),
 }
 TEMPLATE_UPDATE = {
-    "name": Field(str),
+    "name": Field(str, nullable=True),  # null keeps the name (the spec marks it nullable; the SDK sends it so)
     "html": Field(str),
     "text": Field(str, nullable=True),
     "amp": Field(str, nullable=True),

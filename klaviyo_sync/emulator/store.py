@@ -232,6 +232,8 @@ class Store:
 
     def update_template(self, acct: Account, template_id: str, attrs: dict[str, Any]) -> dict[str, Any]:
         template = self.get_template(acct, template_id)
+        if attrs.get("name", "") is None:  # a null name keeps the name, as an absent one does (the spec: nullable)
+            attrs = {name: value for name, value in attrs.items() if name != "name"}
         if "editor_type" in attrs:
             raise invalid("'editor_type' cannot be changed once a template exists.", pointer="/data/attributes/editor_type")
         draggable = template["editor_type"] == "SYSTEM_DRAGGABLE"
@@ -242,8 +244,6 @@ class Store:
                 raise invalid(
                     "'definition' is not allowed for CODE/USER_DRAGGABLE templates.", pointer="/data/attributes/definition"
                 )
-        if "name" in attrs and attrs["name"] is None:
-            raise invalid("'name' cannot be null.", pointer="/data/attributes/name")
         if "html" in attrs and attrs["html"] is None:
             raise invalid("'html' cannot be null.", pointer="/data/attributes/html")
         if "definition" in attrs:
