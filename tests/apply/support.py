@@ -11,12 +11,12 @@ from typing import Any
 
 from klaviyo_sync.apply import ApplyReport, apply_plan
 from klaviyo_sync.client import KlaviyoClient
-from klaviyo_sync.emulator.transport import EmulatorTransport
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.manifest import load_project
 from klaviyo_sync.plan import build_plan
 from klaviyo_sync.resources import Kind, Plan, State
 from tests.support.canary import CANARY_KEY
+from tests.support.clients import emulator_client
 
 # A realistic small account: groups with tags (one exclusive), lists linked to tags, templates with a clone.
 SHOP_MANIFEST = """\
@@ -70,7 +70,7 @@ def write_project(root: Path, manifest: str = SHOP_MANIFEST, files: Mapping[str,
 async def connect(emulator: Any, *, key: str = CANARY_KEY, **options: Any) -> AsyncIterator[KlaviyoClient]:
     """Our client on the emulator in process; backoffs shrunk so retries cost milliseconds."""
     options.setdefault("time_scale", 0.001)
-    async with KlaviyoClient(key, transport=EmulatorTransport(emulator), **options) as client:
+    async with emulator_client(emulator, api_key=key, **options) as client:
         yield client
 
 

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
-from klaviyo_sync.emulator.transport import EmulatorTransport
 from tests.apply.sdk_reader import read_account
 from tests.apply.support import SHOP_FILES, SHOP_MANIFEST, write_project
 from tests.support.canary import CANARY_KEY
 from tests.support.cli import run_cli
+from tests.support.clients import emulator_client
 from tests.support.fixtures import ServedEmulator
 
 # What the SHOP manifest declares, as the SDK reports it (plus Klaviyo's default group).
@@ -137,7 +136,7 @@ EDIT_FILES = {
 
 
 async def _edit_live(emulator: Emulator, change: str) -> None:
-    async with KlaviyoClient(CANARY_KEY, transport=EmulatorTransport(emulator)) as client:
+    async with emulator_client(emulator) as client:
         if change == "live edit":
             [template_id] = await client.find_ids_by_name(_kind("template"), "Welcome Email")
             await client.update_template(template_id, {"html": "<p>edited in the Klaviyo UI</p>"})

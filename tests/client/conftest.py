@@ -8,15 +8,12 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
 from klaviyo_sync.emulator.messages import EmuRequest, EmuResponse
-from klaviyo_sync.emulator.transport import EmulatorTransport
-from tests.support.canary import CANARY_KEY
+from tests.support.clients import MakeClient as MakeClient
 from tests.support.conformance import Conformance
 
 MakeEmulator = Callable[..., Emulator]
-MakeClient = Callable[..., KlaviyoClient]
 Handler = Callable[[httpx.Request], httpx.Response]
 Scripted = Callable[[Handler], httpx.MockTransport]
 
@@ -70,18 +67,6 @@ def scripted(conformance: Conformance) -> Scripted:
             return handler(request)
 
         return httpx.MockTransport(checked)
-
-    return make
-
-
-@pytest.fixture
-def make_client() -> MakeClient:
-    """A client on an emulator's in-process transport. Fast retries; pacing off unless asked for."""
-
-    def make(emulator: Emulator, **options: Any) -> KlaviyoClient:
-        options.setdefault("pacing", False)
-        options.setdefault("time_scale", 0.001)
-        return KlaviyoClient(CANARY_KEY, transport=EmulatorTransport(emulator), **options)
 
     return make
 

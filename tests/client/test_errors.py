@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from klaviyo_sync.client import KlaviyoClient
-from klaviyo_sync.emulator.transport import EmulatorTransport
 from klaviyo_sync.errors import (
     ApiError,
     AuthenticationError,
@@ -24,12 +23,12 @@ from klaviyo_sync.live import read_live_state
 from klaviyo_sync.resources import Kind
 from tests.client.conftest import Handler, MakeClient, MakeEmulator, Scripted
 from tests.support.canary import CANARY_KEY
+from tests.support.clients import fast_client
 
 
 def _fail(emulator: Any, call: Any, *, key: str = CANARY_KEY, **options: Any) -> ApiError:
     async def run() -> None:
-        options.setdefault("pacing", False)
-        async with KlaviyoClient(key, transport=EmulatorTransport(emulator), time_scale=0.001, **options) as client:
+        async with fast_client(emulator, api_key=key, **options) as client:
             await call(client)
 
     with pytest.raises(ApiError) as caught:

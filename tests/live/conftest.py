@@ -1,5 +1,5 @@
-"""The client tests' fixtures (a conformance-checked emulator, clients on it) serve the reader's tests too."""
+"""The client tests' conformance-checked emulator serves the reader's tests too (`make_client` is suite-wide)."""
 
-from tests.client.conftest import make_client, make_emulator
+from tests.client.conftest import make_emulator
 
-__all__ = ["make_client", "make_emulator"]
+__all__ = ["make_emulator"]

@@ -13,11 +13,12 @@ import httpx
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator
-from klaviyo_sync.emulator.transport import EmulatorTransport, SyncEmulatorTransport
+from klaviyo_sync.emulator.transport import SyncEmulatorTransport
 from klaviyo_sync.live import ReadReport, read_live_state
 from klaviyo_sync.partitions import Partitioning
 from klaviyo_sync.resources import State
 from tests.support.canary import CANARY_KEY
+from tests.support.clients import emulator_client
 
 START = 1_780_000_000.0  # 2026-05-28, whole second
 PAGE_SIZES = {"get_templates": 10, "get_lists": 10, "get_tags": 50, "get_tag_groups": 25}
@@ -57,11 +58,7 @@ def read(
     report = ReadReport()
 
     async def scenario() -> State:
-        client = (
-            make_client(emulator)
-            if make_client
-            else KlaviyoClient(CANARY_KEY, transport=EmulatorTransport(emulator), pacing=False)
-        )
+        client = make_client(emulator) if make_client else emulator_client(emulator, pacing=False)
         async with client:
             return await read_live_state(client, partitioning=partitioning, report=report)
 

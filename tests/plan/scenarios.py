@@ -31,15 +31,14 @@ from typing import Any
 
 import yaml
 
-from klaviyo_sync.client import KlaviyoClient
 from klaviyo_sync.emulator import Emulator
-from klaviyo_sync.emulator.transport import EmulatorTransport
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.manifest import load_project
 from klaviyo_sync.plan import build_plan
 from klaviyo_sync.render.view import summary_line
 from klaviyo_sync.resources import Plan, State
 from tests.support.canary import CANARY_KEY
+from tests.support.clients import emulator_client
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -101,7 +100,7 @@ def materialise(case: Case, directory: Path, emulator: Emulator | None = None) -
 
 
 async def read_live(materialised: Materialised) -> State:
-    async with KlaviyoClient(materialised.api_key, transport=EmulatorTransport(materialised.emulator)) as client:
+    async with emulator_client(materialised.emulator, api_key=materialised.api_key) as client:
         return await read_live_state(client)
 
 

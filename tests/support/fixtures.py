@@ -7,6 +7,8 @@
                        `.base_url` ("http://127.0.0.1:PORT") and `.emulator`; stopped at teardown
     serve_emulator     `serve_emulator(emulator)` -> the same kind of handle for an emulator you configured
     conformance        the test's `Conformance` (every emulator above reports to it)
+    make_client        `make_client(emulator, **options)`: our client on an emulator in process, with the canary
+                       key, pacing off and backoffs shrunk unless asked (tests/support/clients.py)
 
 Every request/response pair those emulators exchange is validated against Klaviyo's official spec
 (tests/support/conformance.py); any violation fails the test at teardown. A test that sends invalid requests
@@ -24,6 +26,7 @@ import pytest
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
 from klaviyo_sync.emulator.server import EmulatorServer
 from tests.support.canary import CANARY_KEY
+from tests.support.clients import MakeClient, fast_client
 from tests.support.conformance import Conformance, spec_text
 
 
@@ -50,6 +53,11 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Conformance]:
     checker = Conformance(validate_requests=request.node.get_closest_marker("invalid_requests") is None)
     yield checker
     checker.assert_clean()
+
+
+@pytest.fixture
+def make_client() -> MakeClient:
+    return fast_client
 
 
 @pytest.fixture
