@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,16 @@ class Thresholds:
     update_fraction: float = 0.30
     delete_fraction: float = 0.30
     min_existing: int = 10
+
+    def __post_init__(self) -> None:
+        # The schema refuses these with a located problem; this guards every other way a Thresholds is made,
+        # since a NaN fraction compares false with everything and would switch the check off.
+        for name in ("update_fraction", "delete_fraction"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1):
+                raise ValueError(f"{name} must be a finite number between 0 and 1, not {value!r}")
+        if not (isinstance(self.min_existing, int) and self.min_existing >= 0):
+            raise ValueError(f"min_existing must be a whole number of at least 0, not {self.min_existing!r}")
 
 
 @dataclass

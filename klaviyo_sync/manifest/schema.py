@@ -5,10 +5,11 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from importlib.resources import files
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from klaviyo_sync.errors import Problem
@@ -59,9 +60,22 @@ def manifest_schema() -> dict[str, Any]:
     return schema
 
 
+def _is_finite_number(checker: Any, instance: Any) -> bool:
+    # YAML reads `.nan` and `.inf` as floats; no comparison with NaN is ever true, so a NaN threshold would pass
+    # `minimum`/`maximum` and switch the check off. A manifest number is a finite one.
+    return isinstance(instance, int | float) and not isinstance(instance, bool) and math.isfinite(instance)
+
+
+_FiniteValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _is_finite_number),
+)
+
+
 @functools.cache
 def _validator() -> Draft202012Validator:
-    return Draft202012Validator(manifest_schema())
+    validator: Draft202012Validator = _FiniteValidator(manifest_schema())
+    return validator
 
 
 def schema_problems(doc: YamlDocument, *, is_root: bool) -> list[Problem]:
@@ -197,6 +211,9 @@ def _explain(doc: YamlDocument, error: ValidationError) -> list[Problem]:
         return [doc.problem((*path, key), f"`{key}` is not allowed in {subject}", hint, key=True)]
     if validator == "type":
         expected = _expected({"type": value})
+        if isinstance(instance, float) and not math.isfinite(instance):
+            shown = ".nan" if math.isnan(instance) else ("-.inf" if instance < 0 else ".inf")
+            return [doc.problem(path, f"{subject} must be a finite number, not {shown}", _type_hint(0, expected))]
         return [doc.problem(path, f"{subject} must be {expected}, not {_found(instance)}", _type_hint(instance, expected))]
     if validator in ("oneOf", "anyOf") and isinstance(instance, str) and not instance.strip():
         return [doc.problem(path, f"{subject} must not be empty or blank", _EMPTY_HINTS.get(_field(path), "write a name"))]

@@ -436,3 +436,9 @@ def test_symlink_loops_under_a_recursive_include_are_walked_once(tmp_path: Path)
     project = load_project(tmp_path, environ={})
     assert [r.name for r in project.state.of_kind(Kind.LIST)] == ["A"]
     assert project.manifest_files == ("klaviyo.yaml", "teams/a.yaml")
+
+
+@pytest.mark.parametrize("fraction", [float("nan"), float("inf"), -0.1, 1.5])
+def test_thresholds_refuse_a_fraction_that_would_switch_the_check_off(fraction: float) -> None:
+    with pytest.raises(ValueError, match="finite number between 0 and 1"):
+        Thresholds(delete_fraction=fraction)
