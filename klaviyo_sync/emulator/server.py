@@ -23,6 +23,9 @@ from klaviyo_sync.emulator.core import Emulator, EmulatorConfig
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 10.0
+# How much of a request head the HTTP layer buffers; well above the emulator's URL limit, so a long URL reaches
+# the emulator and gets its 414 instead of a connection closed by h11's 16 KB default.
+MAX_HEAD_BYTES = 1024 * 1024
 
 
 class EmulatorServer:
@@ -42,6 +45,7 @@ class EmulatorServer:
             lifespan="off",
             timeout_graceful_shutdown=2,
             timeout_keep_alive=5,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"klaviyo-emulator-{self.port}", daemon=True)

@@ -207,6 +207,7 @@ class Store:
                     )
             if not isinstance(attrs.get("definition"), dict):
                 raise invalid("'definition' is required for SYSTEM_DRAGGABLE templates.", pointer="/data/attributes/definition")
+            _check_definition(attrs["definition"])
             html = _html_for_definition(attrs["definition"])
             definition = copy.deepcopy(attrs["definition"])
         else:
@@ -249,6 +250,7 @@ class Store:
         if "definition" in attrs:
             if not isinstance(attrs["definition"], dict):
                 raise invalid("'definition' must be an object.", pointer="/data/attributes/definition")
+            _check_definition(attrs["definition"])
             template["definition"] = copy.deepcopy(attrs["definition"])  # replaces the whole definition
             template["html"] = _html_for_definition(template["definition"])
         for name in ("name", "html", "text", "amp"):
@@ -481,6 +483,19 @@ class Store:
         if group is None:
             raise invalid(f"seed: unknown tag group '{name}'")
         return str(group["id"])
+
+
+def _check_definition(definition: dict[str, Any]) -> None:
+    """The members of a `TemplateDefinition` the store reads, typed as the spec types them: `body` an object,
+    `body.sections` an array or null, `styles` an array."""
+    pointer = "/data/attributes/definition"
+    body = definition.get("body")
+    if not isinstance(body, dict):
+        raise invalid("'definition.body' is required and must be an object.", pointer=f"{pointer}/body")
+    if not isinstance(body.get("sections") if body.get("sections") is not None else [], list):
+        raise invalid("'definition.body.sections' must be an array.", pointer=f"{pointer}/body/sections")
+    if not isinstance(definition.get("styles"), list):
+        raise invalid("'definition.styles' is required and must be an array.", pointer=f"{pointer}/styles")
 
 
 def _html_for_definition(definition: dict[str, Any]) -> str:

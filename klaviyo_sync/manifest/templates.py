@@ -287,7 +287,26 @@ def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[P
         return None, [
             Problem(file.rel, 1, 1, f"the definition is missing {names}", "a SYSTEM_DRAGGABLE definition has body and styles")
         ]
+    shape = _definition_shape_problem(data)
+    if shape is not None:
+        # JSON is YAML: the YAML reader locates the member (only read again on this error path).
+        doc, _ = parse_yaml(file.text, file.rel)
+        path, message = shape
+        hint = "export the definition from Klaviyo again; Klaviyo refuses any other shape"
+        return None, [doc.problem(path, message, hint) if doc is not None else Problem(file.rel, 1, 1, message, hint)]
     return data, []
+
+
+def _definition_shape_problem(data: dict[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    """The first member of a definition whose type is not the one Klaviyo's `TemplateDefinition` requires."""
+    if not isinstance(data["body"], dict):
+        return ("body",), "the definition's `body` must be a mapping"
+    sections = data["body"].get("sections")
+    if sections is not None and not isinstance(sections, list):
+        return ("body", "sections"), "the definition's `body.sections` must be a list"
+    if not isinstance(data["styles"], list):
+        return ("styles",), "the definition's `styles` must be a list"
+    return None
 
 
 class _DuplicateKey(Exception):

@@ -453,3 +453,29 @@ def test_list_creations_are_capped_at_150_a_utc_day_without_rate_limits(emulator
         now[0] += 3600  # the next UTC day
         assert http.post("/api/lists", json=body).status_code == 201
     assert sorted(len(account["lists"]) for account in emulator.dump()["accounts"].values()) == [1, 200 + 151]
+
+
+@pytest.mark.invalid_requests
+@pytest.mark.parametrize(
+    ("definition", "pointer"),
+    [
+        ({"body": "x", "styles": []}, "/data/attributes/definition/body"),
+        ({"body": [], "styles": []}, "/data/attributes/definition/body"),
+        ({"styles": []}, "/data/attributes/definition/body"),
+        ({"body": {"properties": {}, "styles": {}, "sections": {}}, "styles": []}, "/data/attributes/definition/body/sections"),
+        ({"body": {"properties": {}, "styles": {}}, "styles": "x"}, "/data/attributes/definition/styles"),
+    ],
+)
+def test_a_definition_of_the_wrong_shape_is_a_400_on_create_and_update(
+    emulator: Emulator, api_key: str, definition: dict, pointer: str
+) -> None:
+    with client(emulator, api_key) as http:
+        attrs = {"name": "D", "editor_type": "SYSTEM_DRAGGABLE", "definition": definition}
+        response = http.post("/api/templates", json={"data": {"type": "template", "attributes": attrs}})
+        assert response.status_code == 400 and error(response)["source"] == {"pointer": pointer}
+        good = {"name": "D", "editor_type": "SYSTEM_DRAGGABLE", "definition": DEFINITION}
+        template = http.post("/api/templates", json={"data": {"type": "template", "attributes": good}}).json()["data"]["id"]
+        body = {"data": {"type": "template", "id": template, "attributes": {"definition": definition}}}
+        response = http.patch(f"/api/templates/{template}", json=body)
+        assert response.status_code == 400 and error(response)["source"] == {"pointer": pointer}
+        assert http.get(f"/api/templates/{template}").json()["data"]["attributes"]["definition"] == DEFINITION

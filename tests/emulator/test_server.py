@@ -157,3 +157,12 @@ def test_cli_emulator_quirks_latency_and_faults_then_ctrl_c(tmp_path: Path, api_
         out, err = stop_cli_emulator(process, signal.SIGINT)
     assert process.returncode == 0, err
     assert "Emulator stopped." in out and "Traceback" not in err
+
+
+@pytest.mark.parametrize("length", [17_000, 60_000])
+def test_a_request_line_over_the_url_limit_is_a_414_not_a_reset(emulator_server, api_key: str, length: int) -> None:
+    with httpx.Client(base_url=emulator_server.base_url, headers=headers(api_key), timeout=30) as http:
+        response = http.get("/api/templates", params={"filter": "x" * length})
+        assert response.status_code == 414
+        assert response.json()["errors"][0]["code"] == "uri_too_long"
+        assert http.get("/api/templates").status_code == 200  # the server goes on serving

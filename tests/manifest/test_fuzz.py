@@ -57,7 +57,7 @@ templates:
 """,
     "templates/welcome.html": HTML,
     "templates/welcome.txt": "Hi {{ first_name }}\n",
-    "templates/drag.json": '{"body": {}, "styles": {}}',
+    "templates/drag.json": '{"body": {}, "styles": []}',
 }
 
 HOSTILE_LINES = [
