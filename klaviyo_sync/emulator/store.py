@@ -487,15 +487,13 @@ class Store:
 
 def _check_definition(definition: dict[str, Any]) -> None:
     """The members of a `TemplateDefinition` the store reads, typed as the spec types them: `body` an object,
-    `body.sections` an array or null, `styles` an array."""
+    `body.sections` an array or null."""
     pointer = "/data/attributes/definition"
     body = definition.get("body")
     if not isinstance(body, dict):
         raise invalid("'definition.body' is required and must be an object.", pointer=f"{pointer}/body")
     if not isinstance(body.get("sections") if body.get("sections") is not None else [], list):
         raise invalid("'definition.body.sections' must be an array.", pointer=f"{pointer}/body/sections")
-    if not isinstance(definition.get("styles"), list):
-        raise invalid("'definition.styles' is required and must be an array.", pointer=f"{pointer}/styles")
 
 
 def _html_for_definition(definition: dict[str, Any]) -> str:

@@ -463,7 +463,6 @@ def test_list_creations_are_capped_at_150_a_utc_day_without_rate_limits(emulator
         ({"body": [], "styles": []}, "/data/attributes/definition/body"),
         ({"styles": []}, "/data/attributes/definition/body"),
         ({"body": {"properties": {}, "styles": {}, "sections": {}}, "styles": []}, "/data/attributes/definition/body/sections"),
-        ({"body": {"properties": {}, "styles": {}}, "styles": "x"}, "/data/attributes/definition/styles"),
     ],
 )
 def test_a_definition_of_the_wrong_shape_is_a_400_on_create_and_update(
