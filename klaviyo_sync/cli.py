@@ -2,7 +2,8 @@
 
 Subcommands are imported only when invoked, so `klaviyo-sync --help` starts fast. Domain errors
 (`KlaviyoSyncError`) and usage errors become a message and exit code 1 here, at the edge; nothing else
-prints tracebacks for expected failures. Exit code 2 is kept for "changes present" (`--detailed-exitcode`).
+prints tracebacks for expected failures. Everything a command writes to stdout and stderr passes
+`klaviyo_sync.redaction`, which masks the API key. Exit code 2 is kept for "changes present" (`--detailed-exitcode`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ class LazyGroup(click.Group):
             formatter.write_dl(list(COMMANDS.items()))
 
     def invoke(self, ctx: click.Context) -> object:
+        import os
+
+        from klaviyo_sync.redaction import redacted_output, register_secret
+
+        # Known before any command runs, so even a message about a malformed base URL cannot show it.
+        register_secret(os.environ.get("KLAVIYO_API_KEY"))
+        with redacted_output():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> object:
         from klaviyo_sync.errors import KlaviyoSyncError
 
         try:
@@ -82,4 +93,8 @@ def group() -> None:
 
 
 def main() -> None:
-    group(prog_name="klaviyo-sync")
+    from klaviyo_sync.redaction import redacted_output
+
+    # Around the whole run too: what Python prints after the command (an unexpected traceback) is redacted as well.
+    with redacted_output():
+        group(prog_name="klaviyo-sync")

@@ -23,13 +23,16 @@
         ├── RateLimitError          429, still throttled after retries
         └── ServerError             5xx after retries, or a non-JSON error page
 
-No exception ever holds the API key: request headers are never stored on an error.
+No exception ever holds the API key: request headers are never stored on an error, and every message and hint
+is redacted (`klaviyo_sync.redaction`) when the error is made.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from klaviyo_sync.redaction import redact
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ class KlaviyoSyncError(Exception):
     """Base of every expected failure."""
 
     def __init__(self, message: str, hint: str = "") -> None:
+        # Whatever built the message (a base URL, a server's answer), its text never carries the key.
+        message, hint = redact(message), redact(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint

@@ -2,31 +2,29 @@
 
 The key only ever travels in the `Authorization` header. Anything built from a server's answer (an error detail,
 an HTML page) goes through `Redactor.scrub` before it reaches an exception or a log line, in case a server or a
-proxy echoes the header back.
+proxy echoes the header back. The masking itself is `klaviyo_sync.redaction`'s, which also guards every
+stream and file the tool writes; a client registers its key there.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+
+from klaviyo_sync.redaction import MASK, redact, register_secret
 
 logger = logging.getLogger("klaviyo_sync.client")
 
-MASK = "<redacted>"
-# Private keys are `pk_` plus alphanumerics; scrub any such token even if it is not ours.
-_PRIVATE_KEY_PATTERN = re.compile(r"pk_[A-Za-z0-9_]{6,}")
+__all__ = ["MASK", "Redactor", "logger"]
 
 
 class Redactor:
-    """Removes one specific secret (and anything shaped like a private key) from text."""
+    """Removes the client's key (and anything shaped like a private key) from text."""
 
     def __init__(self, secret: str) -> None:
-        self._secret = secret
+        register_secret(secret)
 
     def scrub(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, MASK)
-        return _PRIVATE_KEY_PATTERN.sub(MASK, text)
+        return redact(text)
 
     def __repr__(self) -> str:
         return f"Redactor({MASK})"

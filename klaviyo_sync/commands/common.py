@@ -20,6 +20,7 @@ import click
 
 from klaviyo_sync.api_spec import BASE_URL as DEFAULT_BASE_URL
 from klaviyo_sync.errors import ConfigError, ManifestError, Problem, ProblemsError
+from klaviyo_sync.redaction import register_secret
 
 # The key the embedded emulator's account answers to; it is not a secret.
 EMULATOR_API_KEY = "pk_local_emulator"
@@ -93,6 +94,12 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def read_api_key(options: ConnectionOptions) -> str:
+    key = _read_api_key(options)
+    register_secret(key)
+    return key
+
+
+def _read_api_key(options: ConnectionOptions) -> str:
     if options.api_key_file is not None:
         try:
             key = options.api_key_file.read_text(encoding="utf-8").strip()

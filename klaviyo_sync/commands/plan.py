@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +21,7 @@ from klaviyo_sync.commands.common import (
     var_option,
 )
 from klaviyo_sync.errors import ConfigError
+from klaviyo_sync.redaction import write_text
 from klaviyo_sync.resources import State
 
 if TYPE_CHECKING:
@@ -125,12 +124,6 @@ def _write_atomically(path: Path, text: str) -> None:
     path = path.expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-            try:
-                tmp.write(text)
-            except OSError:
-                Path(tmp.name).unlink(missing_ok=True)
-                raise
-        os.replace(tmp.name, path)
+        write_text(path, text, atomic=True)
     except OSError as exc:
         raise ConfigError(f"cannot write the plan to {path}: {exc.strerror}", hint="check the --out path") from None
