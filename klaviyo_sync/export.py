@@ -24,6 +24,7 @@ import yaml
 
 from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.manifest.yamlfile import CoreSchemaLoader
+from klaviyo_sync.redaction import write_text
 from klaviyo_sync.resources import Kind, Resource, State
 
 # The kinds a user can select, by the names the manifest format uses for them.
@@ -112,10 +113,21 @@ def export_state(live: State, *, kinds: Iterable[Kind] = (), names: Sequence[str
 
 
 def write_export(result: ExportResult, out_dir: Path, *, force: bool = False) -> list[Path]:
-    """Write every file under `out_dir`; refuse before writing anything if a file exists and `force` is off."""
+    """Write every file under `out_dir`; refuse before writing anything if a file exists and `force` is off.
+
+    Nothing is ever written through a symlink: a linked file or folder under `out_dir` could point anywhere
+    (`--force` means "overwrite my files", not "follow links out of the directory"), so one is refused.
+    """
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"{out_dir} exists and is not a directory", hint="choose another --out")
     targets = [out_dir / relative for relative in sorted(result.files)]
+    linked = sorted({link for relative in sorted(result.files) for link in _symlinks_on_the_way(out_dir, relative)})
+    if linked:
+        shown = ", ".join(str(p) for p in linked[:5]) + (f" and {len(linked) - 5} more" if len(linked) > 5 else "")
+        raise ConfigError(
+            f"export would write through {len(linked)} symlink(s): {shown}",
+            hint="remove the links or choose another --out directory; export never writes through a symlink",
+        )
     existing = [path for path in targets if path.exists()]
     if existing and not force:
         shown = ", ".join(str(p) for p in existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
@@ -124,11 +136,27 @@ def write_export(result: ExportResult, out_dir: Path, *, force: bool = False) ->
             hint="pass --force to overwrite them, or choose an empty --out directory",
         )
     for path, relative in zip(targets, sorted(result.files), strict=True):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # newline="" keeps the content byte for byte: Klaviyo's HTML is written exactly as it was read.
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            handle.write(result.files[relative])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Byte for byte (Klaviyo's HTML is written exactly as it was read), never following a link made meanwhile.
+            write_text(path, result.files[relative], follow_symlinks=False, exclusive=not force)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write {path}: {exc.strerror}", hint="check the --out directory; nothing is written through a symlink"
+            ) from None
     return targets
+
+
+def _symlinks_on_the_way(out_dir: Path, relative: str) -> list[Path]:
+    """The symlinks among the folders and file that `relative` names below `out_dir`."""
+    found: list[Path] = []
+    path = out_dir
+    for part in Path(relative).parts:
+        path = path / part
+        if path.is_symlink():
+            found.append(path)
+            break
+    return found
 
 
 # --- file names ------------------------------------------------------------------------------------------

@@ -218,3 +218,41 @@ def test_a_hash_suffix_never_follows_a_dash() -> None:
     stems = file_stems([cut_on_a_dash, cut_on_a_dash.upper()])
     assert len(set(stems.values())) == 2
     assert all("--" not in stem and len(stem) <= 60 for stem in stems.values()), stems
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_write_export_never_writes_through_a_symlinked_file(tmp_path: Path, force: bool) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "klaviyo.yaml").symlink_to(outside)
+    with pytest.raises(ConfigError, match="through 1 symlink") as caught:
+        write_export(export_state(_account()), out, force=force)
+    assert str(out / "klaviyo.yaml") in str(caught.value)
+    assert outside.read_text(encoding="utf-8") == "not yours"
+    assert sorted(p.name for p in out.iterdir()) == ["klaviyo.yaml"]  # nothing else was written either
+
+
+def test_write_export_never_writes_into_a_symlinked_folder(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "templates").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(ConfigError, match="symlink"):
+        write_export(export_state(_account()), out)
+    assert list(elsewhere.iterdir()) == []
+    assert not (out / "klaviyo.yaml").exists()
+
+
+def test_write_export_refuses_a_link_made_after_the_check(tmp_path: Path) -> None:
+    # The final open refuses a symlink itself (O_NOFOLLOW), so a link slipped in after the check is no way out.
+    from klaviyo_sync.redaction import write_text
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not yours", encoding="utf-8")
+    (tmp_path / "link.html").symlink_to(outside)
+    with pytest.raises(OSError):
+        write_text(tmp_path / "link.html", "x", follow_symlinks=False)
+    assert outside.read_text(encoding="utf-8") == "not yours"
