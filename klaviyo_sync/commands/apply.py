@@ -133,12 +133,18 @@ def command(
 def _read_saved_plan(path: Path) -> Plan:
     from klaviyo_sync.plan import plan_from_json
 
+    hint = "write one with `klaviyo-sync plan --out FILE`"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        hint = "write one with `klaviyo-sync plan --out FILE`"
         raise ConfigError(f"cannot read the saved plan {path}: {exc}", hint=hint) from None
-    return plan_from_json(data)
+    except RecursionError:
+        raise ConfigError(f"the saved plan {path} is damaged: it is nested too deeply to be a plan", hint=hint) from None
+    try:
+        return plan_from_json(data)
+    except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:
+        # A hand-edited or truncated file: any member of the wrong type is damage, never a crash.
+        raise ConfigError(f"the saved plan {path} is damaged: {type(exc).__name__} {exc}", hint=hint) from None
 
 
 async def _plan(loading: ProjectLoading, conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Plan, State]:

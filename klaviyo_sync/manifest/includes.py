@@ -6,7 +6,7 @@ import fnmatch
 from pathlib import Path, PurePosixPath
 
 from klaviyo_sync.errors import Problem
-from klaviyo_sync.manifest.paths import OutsideProject, resolve_inside
+from klaviyo_sync.manifest.paths import RefusedPath, check_usable, resolve_inside
 from klaviyo_sync.manifest.yamlfile import YamlDocument
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -29,6 +29,11 @@ def expand_includes(root: Path, root_file: Path, doc: YamlDocument) -> tuple[lis
     found: dict[Path, Path] = {}  # real path -> the first path that reached it (a file linked twice is read once)
     for index, pattern in include_patterns(doc):
         where = ("include",) if index is None else ("include", index)
+        try:
+            check_usable(pattern)
+        except RefusedPath as exc:
+            problems.append(doc.problem(where, f"include pattern {exc.message}", exc.hint))
+            continue
         written = PurePosixPath(pattern)
         if written.is_absolute() or ".." in written.parts:
             problems.append(
@@ -67,7 +72,7 @@ def expand_includes(root: Path, root_file: Path, doc: YamlDocument) -> tuple[lis
         for path in manifests:
             try:
                 resolve_inside(root, root, path.relative_to(root).as_posix())
-            except OutsideProject as exc:
+            except RefusedPath as exc:
                 problems.append(doc.problem(where, f"include {exc.message}", exc.hint))
                 continue
             found.setdefault(path.resolve(), path)

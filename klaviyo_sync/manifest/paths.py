@@ -5,13 +5,34 @@ from __future__ import annotations
 import os
 from pathlib import Path, PurePosixPath
 
+# Bytes in one path part on the file systems a project is checked out to (ext4, APFS, NTFS all allow 255).
+NAME_MAX = 255
 
-class OutsideProject(Exception):
-    """A path that is absolute, climbs out with `..`, or resolves (through a symlink) outside the project."""
+
+class RefusedPath(Exception):
+    """A path written in a manifest that is never opened; `message` and `hint` become the problem."""
 
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
         self.message, self.hint = message, hint
+
+
+class OutsideProject(RefusedPath):
+    """A path that is absolute, climbs out with `..`, or resolves (through a symlink) outside the project."""
+
+
+def check_usable(reference: str) -> None:
+    """Refuse a path no file system can hold, before the operating system is asked about it."""
+    if "\0" in reference:
+        shown = reference.replace("\0", "\\0")
+        raise RefusedPath(f"`{shown}` contains a NUL character", "remove it; no file name can hold one")
+    for part in reference.replace("\\", "/").split("/"):
+        size = len(part.encode("utf-8", "surrogatepass"))
+        if size > NAME_MAX:
+            raise RefusedPath(
+                f"`{part[:40]}…` has a part of {size} bytes; file systems allow at most {NAME_MAX}",
+                "shorten that file or folder name",
+            )
 
 
 def relative(root: Path, path: Path) -> str:
@@ -26,6 +47,7 @@ def resolve_inside(root: Path, base_dir: Path, reference: str) -> Path:
     the lexical one (normalised base_dir / reference), so names in problems read as the user wrote them; the
     containment check also follows symlinks.
     """
+    check_usable(reference)
     written = PurePosixPath(reference.replace("\\", "/"))
     if written.is_absolute() or (len(reference) > 1 and reference[1] == ":"):
         raise OutsideProject(
@@ -41,7 +63,7 @@ def resolve_inside(root: Path, base_dir: Path, reference: str) -> Path:
     try:
         real = lexical.resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise OutsideProject(f"`{reference}` cannot be resolved ({exc})", "fix or remove the symlink") from None
+        raise RefusedPath(f"`{reference}` cannot be resolved ({exc})", "fix or remove the symlink") from None
     if not real.is_relative_to(root):
         raise OutsideProject(
             f"`{reference}` points outside the project (through a symlink)",

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from klaviyo_sync.errors import Problem
-from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath
+from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath, lone_surrogates, shown_text
 
 # `version` may also appear in included files (so each file states its format); these may not.
 ROOT_ONLY_KEYS = ("include", "vars", "prune", "ignore", "safety")
@@ -27,6 +27,8 @@ _TYPE_WORDS = {
     "number": "a number",
     "null": "empty",
 }
+
+_SURROGATE_HINT = "write the character itself, or a `\\U0001F600`-style escape for characters beyond U+FFFF"
 
 _KIND_WORDS = {"tag_groups": "tag group", "lists": "list", "templates": "template"}
 
@@ -86,6 +88,13 @@ def schema_problems(doc: YamlDocument, *, is_root: bool) -> list[Problem]:
         data = {}
     if not isinstance(data, dict):
         return [doc.problem((), f"a manifest must be a mapping of keys, not {_describe_type(data)}", "start with `version: 1`")]
+    bad_text = lone_surrogates(data)
+    if bad_text:
+        # Reported alone: every later step (printing a name, sending it) would fail on such text.
+        return [
+            doc.problem(path, f"`{shown_text(text)}` is not valid Unicode (a lone surrogate)", _SURROGATE_HINT)
+            for path, text in bad_text
+        ]
     if is_root and "version" not in data:
         problems.append(doc.problem((), f"{doc.file} is missing `version`", "add `version: 1` at the top"))
     if not is_root:

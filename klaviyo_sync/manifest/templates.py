@@ -18,8 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from klaviyo_sync.errors import Problem
-from klaviyo_sync.manifest.paths import OutsideProject, relative, resolve_inside
-from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath, decode_utf8, parse_yaml
+from klaviyo_sync.manifest.paths import RefusedPath, relative, resolve_inside
+from klaviyo_sync.manifest.yamlfile import (
+    YamlDocument,
+    YamlPath,
+    decode_utf8,
+    json_nesting_problem,
+    lone_surrogates,
+    parse_yaml,
+    shown_text,
+)
 
 MAX_TEMPLATE_FILE_BYTES = 5 * 1024 * 1024  # Klaviyo's request payload limit
 MAX_PROBLEMS_PER_FILE = 10
@@ -54,7 +62,7 @@ def read_referenced(
     base_dir = (root / doc.file).parent
     try:
         path = resolve_inside(root, base_dir, reference)
-    except OutsideProject as exc:
+    except RefusedPath as exc:
         return None, [doc.problem(field_path, f"{what} {exc.message}", exc.hint)]
     rel = relative(root, path)
     shown = reference if reference == rel else f"{reference}` (project path `{rel}"
@@ -259,6 +267,9 @@ def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[P
     """A drag-and-drop definition from a .json or .yaml file: a mapping with `body` and `styles`."""
     suffix = file.path.suffix.lower()
     if suffix == ".json":
+        too_deep = json_nesting_problem(file.text, file.rel)
+        if too_deep is not None:
+            return None, [too_deep]
         try:
             data = json.loads(file.text, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as exc:
@@ -287,6 +298,13 @@ def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[P
         return None, [
             Problem(file.rel, 1, 1, f"the definition is missing {names}", "a SYSTEM_DRAGGABLE definition has body and styles")
         ]
+    bad_text = lone_surrogates(data)
+    if bad_text:
+        path, text = bad_text[0]
+        message = f"`{shown_text(text)}` is not valid Unicode (a lone surrogate)"
+        doc, _ = parse_yaml(file.text, file.rel)
+        hint = "write the character itself, not half of a \\uD83D\\uDE00-style escape pair"
+        return None, [doc.problem(path, message, hint) if doc is not None else Problem(file.rel, 1, 1, message, hint)]
     shape = _definition_shape_problem(data)
     if shape is not None:
         # JSON is YAML: the YAML reader locates the member (only read again on this error path).
@@ -304,8 +322,6 @@ def _definition_shape_problem(data: dict[str, Any]) -> tuple[tuple[str, ...], st
     sections = data["body"].get("sections")
     if sections is not None and not isinstance(sections, list):
         return ("body", "sections"), "the definition's `body.sections` must be a list"
-    if not isinstance(data["styles"], list):
-        return ("styles",), "the definition's `styles` must be a list"
     return None
 
 

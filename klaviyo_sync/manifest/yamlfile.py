@@ -275,3 +275,68 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
     except RecursionError:
         return None, [Problem(file, 1, 1, "YAML is nested too deeply to read", "flatten the structure")]
     return builder.doc, builder.problems
+
+
+def json_nesting_problem(text: str, file: str) -> Problem | None:
+    """A JSON text nested more than MAX_DEPTH levels, located at the bracket that goes too deep.
+
+    The same limit the YAML reader holds; checked by one linear scan before parsing, since Python's JSON parser
+    recurses and would fail on deep input with a RecursionError instead of a position.
+    """
+    depth = 0
+    in_string = escaped = False
+    line, line_start = 1, 0
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                message = f"values are nested more than {MAX_DEPTH} levels deep"
+                return Problem(file, line, index - line_start + 1, message, "flatten the structure")
+        elif char in "]}":
+            depth -= 1
+        if char == "\n":
+            line, line_start = line + 1, index + 1
+    return None
+
+
+def lone_surrogates(data: Any) -> list[tuple[YamlPath, str]]:
+    """(path, text) of every key or string value that is not valid Unicode: a lone surrogate, written as a
+    `\\ud800` escape or coming from a variable. Such text cannot be encoded as UTF-8, so it could be neither
+    printed nor sent to Klaviyo. The path of a bad key ends with that key."""
+    found: list[tuple[YamlPath, str]] = []
+    pending: list[tuple[YamlPath, Any]] = [((), data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if not _encodable(value):
+                found.append((path, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and not _encodable(key):
+                    found.append(((*path, key), key))
+                pending.append(((*path, key), item))
+        elif isinstance(value, list):
+            pending.extend(((*path, index), item) for index, item in enumerate(value))
+    return sorted(found, key=lambda entry: [str(part) for part in entry[0]])
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_text(text: str) -> str:
+    """Text safe to print: each lone surrogate as its `\\uXXXX` escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -184,3 +184,27 @@ def test_a_stale_saved_plan_is_refused_before_any_write(
     assert "Error: Saved plan is stale: " in result.output and expected in result.output
     assert "hint: run `klaviyo-sync plan --out FILE` again" in result.output
     assert writes_since(emulator_server.emulator, start) == []
+
+
+@pytest.mark.parametrize("damage", ["desired is text", "fields is a number", "nested 100,000 deep"])
+def test_a_damaged_saved_plan_is_a_clear_error_before_any_request(
+    damage: str, tmp_path: Path, emulator_server: ServedEmulator
+) -> None:
+    root = write_project(tmp_path / "shop")
+    plan_file = tmp_path / "plan.json"
+    _save_plan(root, emulator_server.base_url, plan_file)
+    data = json.loads(plan_file.read_text(encoding="utf-8"))
+    if damage == "desired is text":
+        data["changes"][0]["desired"] = "x"
+        plan_file.write_text(json.dumps(data), encoding="utf-8")
+    elif damage == "fields is a number":
+        data["changes"][0]["fields"] = 5
+        plan_file.write_text(json.dumps(data), encoding="utf-8")
+    else:
+        plan_file.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    start = len(emulator_server.emulator.request_log)
+    result = run_cli(["apply", str(plan_file), "--project", str(root), "--base-url", emulator_server.base_url])
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
+    assert result.stderr.startswith("Error: the ") and " is damaged" in result.stderr
+    assert "Traceback" not in result.output
+    assert emulator_server.emulator.request_log[start:] == []

@@ -4,10 +4,18 @@ how to fix them, and never reads outside the project.
 Mutations insert YAML punctuation, cut and duplicate lines, and splice in hostile lines (paths out of the project,
 symlinks out, alias bombs, python tags, include globs climbing out or walking symlink loops). An audit hook
 records every file and directory the loader opens while it runs. Hangs are caught by the suite's per-test timeout.
+
+In the suite (and CI) the examples are the fixed, derandomized set of the `repeatable` profile (tests/conftest.py).
+A longer search, run by hand before a release:
+
+    FUZZ_EXAMPLES=20000 HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest tests/manifest/test_fuzz.py -q \
+        -p no:cacheprovider --timeout 3600
 """
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import sys
 from pathlib import Path
@@ -19,6 +27,7 @@ from hypothesis import strategies as st
 
 from klaviyo_sync.errors import ManifestError
 from klaviyo_sync.manifest import load_project
+from klaviyo_sync.redaction import RedactingStream
 from tests.manifest.helpers import HTML, write_project
 
 BASE_FILES = {
@@ -57,7 +66,9 @@ templates:
 """,
     "templates/welcome.html": HTML,
     "templates/welcome.txt": "Hi {{ first_name }}\n",
-    "templates/drag.json": '{"body": {}, "styles": []}',
+    "templates/drag.json": '{"body": {}, "styles": {}}',
+    "templates/deep.json": '{"body": {"sections": [' + '{"a": ' * 5000 + "1" + "}" * 5000 + ']}, "styles": []}',
+    "templates/deep.yaml": "body: " + "[" * 5000 + "]" * 5000 + "\nstyles: []\n",
 }
 
 HOSTILE_LINES = [
@@ -82,6 +93,17 @@ HOSTILE_LINES = [
     "key: \x00",
     "templates: 5",
     "  - {% if x %}",
+    '    html: "a\\0b.html"',
+    "    html: " + "x" * 300 + ".html",
+    '    text: "dir/' + "y" * 256 + '/t.txt"',
+    '  - name: "lone \\ud800 surrogate"',
+    '    html: "bad\\udc80.html"',
+    "include: ['" + "z" * 300 + "/*.yaml']",
+    "include: ['in\\0c/*.yaml']",
+    "    definition: ../templates/deep.json",
+    "    definition: ../templates/deep.yaml",
+    "  max_delete_fraction: .nan",
+    "safety: {max_delete_fraction: .nan, max_update_fraction: .inf, min_existing: .inf}",
 ]
 HOSTILE_PATHS = [
     "../../outside/secret.html",
@@ -94,6 +116,9 @@ HOSTILE_PATHS = [
     "C:/outside/secret.html",
     "../templates",
     "",
+    "a\0b.html",
+    "x" * 300 + ".html",
+    "../templates/deep.json",
 ]
 HOSTILE_INCLUDES = ["../outside/*.yaml", "../**/*.yaml", "{outside}/*.yaml", "templates/linkdir/*.yaml", "**/*.yaml", "**"]
 PUNCTUATION = st.text(alphabet=list(":-[]{}&*!|>'\"#%@`,?\n\t \\$ABab01~<=."), max_size=12)
@@ -168,7 +193,7 @@ def _mutate(text: str, op: tuple[Any, ...], outside: Path) -> str:
     return "\n".join(lines)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     target=st.sampled_from(["klaviyo.yaml", "manifests/lists.yaml", "manifests/templates.yaml"]),
     ops=st.lists(mutation, min_size=1, max_size=4),
@@ -190,6 +215,10 @@ def test_mutated_manifests_only_raise_manifest_error(sandbox: tuple[Path, Path],
             assert problem.message and problem.hint, f"every problem says what is wrong and how to fix it: {problem}"
             # Problems may name a path (even a hostile one), never the content of a file outside the project.
             assert SECRET_MARKER not in problem.message and SECRET_MARKER not in (problem.hint or "")
+        # The text the CLI prints can always be printed, whatever characters the manifests held.
+        stream = RedactingStream(io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict"))
+        stream.write(str(exc) + "\n")
+        stream.close_pending()
     finally:
         opened, _opened = _opened, None
     escaped = [path for path in opened if Path(path).resolve().is_relative_to(outside.resolve())]

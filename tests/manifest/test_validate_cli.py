@@ -179,3 +179,26 @@ def test_validate_accepts_the_root_file_itself() -> None:
     assert result.stdout.endswith(
         '/clone_from_itself/klaviyo.yaml,line=4,col=17::template "Welcome" is cloned from itself — name another template\n'
     )
+
+
+def test_a_lone_surrogate_is_a_located_problem_for_validate_plan_and_apply(tmp_path: Path) -> None:
+    (tmp_path / "klaviyo.yaml").write_text('version: 1\nlists:\n  - name: "News\\ud800"\n', encoding="utf-8")
+    for args in (
+        ["validate", str(tmp_path)],
+        ["plan", str(tmp_path), "--emulator", "--emulator-state", str(tmp_path / "s.json")],
+    ):
+        result = run_cli(args)
+        assert result.exit_code == 1, result.output
+        assert "klaviyo.yaml:3:11: `News\\ud800` is not valid Unicode (a lone surrogate)" in result.output + result.stderr
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_project_path_that_is_not_valid_utf8_is_named_without_a_crash(tmp_path: Path) -> None:
+    import os
+
+    project = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"shop\xff")))
+    project.mkdir()
+    (project / "klaviyo.yaml").write_text("version: 1\nlists: [{name: A, unknown: 1}]\n", encoding="utf-8")
+    result = run_cli(["validate", str(project)])
+    assert result.exit_code == 1 and "unknown key `unknown`" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
