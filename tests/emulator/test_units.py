@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
+from klaviyo_sync.emulator.errors import EmulatorError
 from klaviyo_sync.emulator.persistence import load_state, save_state
 from klaviyo_sync.emulator.rendering import render
 from tests.emulator.helpers import client, tag_ids_of_list
@@ -22,13 +23,19 @@ def test_render_variables_defaults_and_unknown_tags() -> None:
     assert render('{{ empty|default:"none" }}', context) == "none"
     assert render("{{ first_name|title|default:'x' }}", context) == "Ada"
     assert render("{{ missing.deeper }}|", context) == "|"
-    assert render("{% if vip %}VIP{% endif %} {{ 'quoted' }} {{ }}", context) == "{% if vip %}VIP{% endif %} {{ 'quoted' }} {{ }}"
+    assert render("{% if vip %}VIP{% endif %} {{ 'quoted' }} {% nonsense %}{{ first_name|nonsense }}", context) == " quoted "
+    assert render("{% unsubscribe %}", context) == '<a href="https://emulator.invalid/unsubscribe">Unsubscribe</a>'
+    assert render("<{{ first_name }}>", {"first_name": "<b>"}) == "<&lt;b&gt;>"
+    assert render("<{{ first_name }}>", {"first_name": "<b>"}, html=False) == "<<b>>"
     assert render(None, context) is None
 
 
 @given(st.text(), st.dictionaries(st.text(max_size=5), st.one_of(st.none(), st.integers(), st.text(), st.booleans())))
-def test_render_never_raises(source: str, context: dict[str, object]) -> None:
-    assert isinstance(render(source, context), str)
+def test_render_gives_text_or_a_400(source: str, context: dict[str, object]) -> None:
+    try:
+        assert isinstance(render(source, context), str)
+    except EmulatorError as exc:
+        assert exc.status == 400 and "cannot be rendered: line " in str(exc.detail)
 
 
 def test_seed_creates_through_the_rules_and_links_tags(api_key: str, emulator: Emulator) -> None:

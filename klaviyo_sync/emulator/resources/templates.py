@@ -48,7 +48,7 @@ def render_template(ctx: Context) -> Result:
     data = bodies.resource(ctx.body, "template", id_required=True)
     context = bodies.attributes(data, bodies.RENDER)["context"]
     record = ctx.store.get_template(ctx.acct, data["id"])
-    rendered = {name: render(record[name], context) for name in ("html", "text", "amp")}
+    rendered = {name: render(record[name], context, html=name != "text") for name in ("html", "text", "amp")}
     return 201, ctx.document(ctx.serializer.template(record, definition=False, rendered=rendered))
 
 
