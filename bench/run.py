@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             results["runs"].extend(run_size(SIZES[name], Path(workdir) / name, args))
     results["diff"] = measure_diff(args.diff_templates, args.diff_kb)
     results["startup"] = measure_startup()
+    results["lint"] = worker({"job": "lint", "runs": 3})
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     results["load_average"] = {"start": load_at_start, "end": _load_average()}
     print(render(results))

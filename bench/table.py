@@ -115,6 +115,11 @@ def render(results: dict[str, Any]) -> str:
         f"{results['load_average']['end']} at the end",
         f"klaviyo-sync --help: {startup['median_s']:.3f} s median, {startup['min_s']:.3f} s fastest of {startup['runs']} "
         f"(target < {startup['target_s']:g})",
+        *(
+            f"template lint, {item['input']} ({item['mb']:g} MB): {item['lint_cpu_s']:.2f} s CPU (target < "
+            f"{results['lint']['target_s']:g}); HTML structure check beside it {item['structure_cpu_s']:.2f} s"
+            for item in results.get("lint", {}).get("inputs", [])
+        ),
         "",
         "wall s / cpu s / peak MB: the measured operation in its own process; bound s: latency and the emulator's fixed",
         "windows with every request sent as soon as its dependencies allow; bound (requests): plan = ceil(templates/10) +",

@@ -64,6 +64,7 @@ def preload(job: str) -> None:
             "openapi_client.api.templates_api",
         ),
         "diff": ("klaviyo_sync.diff",),
+        "lint": ("klaviyo_sync.language", "klaviyo_sync.manifest.templates"),
     }
     for name in modules[job]:
         importlib.import_module(name)
@@ -235,12 +236,51 @@ def diff(job: dict[str, Any]) -> dict[str, Any]:
     return {"wall_s": watch.wall, "cpu_s": watch.cpu, "diff_peak_mb": round(traced_peak / 2**20, 1), "changes": len(changes)}
 
 
+# -- template lint on the inputs that made the old tag check quadratic --------------------------------
+
+LINT_INPUTS = {
+    # 4.3 MB: 160,000 lines, each a variable (the old check took 106 s on it).
+    "160,000 {{ first_name }} lines": "<p>Hi {{ first_name }}</p>\n" * 160_000,
+    # 100,000 nested {% if %} (the old check took over 30 s): reported as too deep at the 101st.
+    "100,000 nested {% if %}": "{% if a %}" * 100_000 + "x" + "{% endif %}" * 100_000,
+}
+
+
+def lint(job: dict[str, Any]) -> dict[str, Any]:
+    """The template lint (`validate`'s check of each template's language and HTML rules) on each input, best of
+    `runs`; and the HTML element-structure check, a separate pass over the first branch, timed beside it."""
+    from klaviyo_sync.language import LintOptions, check
+    from klaviyo_sync.manifest.templates import ReferencedFile, check_structure
+
+    results = []
+    for name, text in LINT_INPUTS.items():
+        lint_times, structure_times = [], []
+        for _ in range(job["runs"]):
+            with Stopwatch() as watch:
+                checked = check(text, LintOptions())
+            lint_times.append(watch.cpu)
+            file = ReferencedFile(Path("t.html"), "t.html", b"", text)
+            with Stopwatch() as watch:
+                check_structure(file, checked.first_branch)
+            structure_times.append(watch.cpu)
+        results.append(
+            {
+                "input": name,
+                "mb": round(len(text.encode()) / 1e6, 2),
+                "lint_cpu_s": min(lint_times),
+                "structure_cpu_s": min(structure_times),
+            }
+        )
+    return {"inputs": results, "target_s": 1.0}
+
+
 JOBS = {
     "ours_plan": ours_plan,
     "ours_apply": ours_apply,
     "sdk_plan": sdk_plan,
     "sdk_apply": sdk_apply,
     "diff": diff,
+    "lint": lint,
 }
 
 if __name__ == "__main__":

@@ -37,20 +37,24 @@ from klaviyo_sync.redaction import redact
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding about the input, located in a file. Rendered as `file:line:column: message — hint`."""
+    """One finding about the input, located in a file. Rendered as `file:line:column: message — hint [rule]`;
+    `rule` names the template lint rule that found it (the key `lint:` in klaviyo.yaml sets its severity)."""
 
     file: str
     line: int
     column: int
     message: str
     hint: str = ""
+    rule: str = ""
 
     def __str__(self) -> str:
         text = f"{self.file}:{self.line}:{self.column}: {self.message}"
-        return f"{text} — {self.hint}" if self.hint else text
+        text = f"{text} — {self.hint}" if self.hint else text
+        return f"{text} [{self.rule}]" if self.rule else text
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "column": self.column, "message": self.message, "hint": self.hint}
+        data = {"file": self.file, "line": self.line, "column": self.column, "message": self.message, "hint": self.hint}
+        return {**data, "rule": self.rule} if self.rule else data
 
 
 class KlaviyoSyncError(Exception):

@@ -8,6 +8,7 @@ Connection settings come from options and the environment: `--base-url` / `KLAVI
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -188,7 +189,7 @@ def problem_from_cwd(project_root: Path, problem: Problem) -> Problem:
     absolute = project_root / problem.file
     cwd = Path.cwd().resolve()
     shown = absolute.relative_to(cwd).as_posix() if absolute.is_relative_to(cwd) else absolute.as_posix()
-    return Problem(shown, problem.line, problem.column, problem.message, problem.hint)
+    return dataclasses.replace(problem, file=shown)
 
 
 @contextlib.contextmanager

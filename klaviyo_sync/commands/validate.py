@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -38,7 +39,8 @@ Examples:
 def command(path: Path, variables: tuple[str, ...], output_format: str) -> None:
     """Check the manifests in PATH (a project directory or its klaviyo.yaml) without touching any account.
 
-    Exit code 0 when valid, 1 when any problem is found.
+    Template lint findings under the `warning` severity are shown and fail nothing (`lint:` in klaviyo.yaml
+    sets each rule's severity). Exit code 0 when valid, 1 when any error is found.
     """
     from klaviyo_sync.manifest import find_root_file, load_project
 
@@ -53,15 +55,35 @@ def command(path: Path, variables: tuple[str, ...], output_format: str) -> None:
     except ManifestError as exc:
         _report(exc.problems, output_format, project_root=root_file.parent.resolve())
         raise SystemExit(1) from None
+    warnings = [problem_from_cwd(project.root, warning) for warning in project.warnings]
     if output_format == "json":
-        click.echo("[]")
-    elif output_format == "text":
+        click.echo(json.dumps([{**w.to_json(), "severity": "warning"} for w in warnings], indent=2, ensure_ascii=False))
+    elif output_format == "github":
+        for warning in warnings:
+            click.echo(_github_annotation("warning", warning))
+    else:
+        for warning in warnings:
+            click.echo(warning_line(warning))
         parts = [_count(len(project.manifest_files), "manifest file")]
         parts += [
             _count(len(project.state.of_kind(kind)), kind.spec.label)
             for kind in (Kind.TAG_GROUP, Kind.TAG, Kind.LIST, Kind.TEMPLATE)
         ]
-        click.echo(f"Valid: {', '.join(parts)}.")
+        tail = f"; {_count(len(warnings), 'warning')}" if warnings else ""
+        click.echo(f"Valid: {', '.join(parts)}{tail}.")
+
+
+def warning_line(warning: Problem) -> str:
+    """`file:line:column: warning: message — hint [rule]`, as compilers print a warning."""
+    return str(dataclasses.replace(warning, message=f"warning: {warning.message}"))
+
+
+def _github_annotation(level: str, problem: Problem) -> str:
+    message = f"{problem.message} — {problem.hint}" if problem.hint else problem.message
+    if problem.rule:
+        message = f"{message} [{problem.rule}]"
+    file = _github_escape(problem.file, in_property=True)
+    return f"::{level} file={file},line={problem.line},col={problem.column}::{_github_escape(message)}"
 
 
 def _count(number: int, noun: str) -> str:
@@ -75,9 +97,7 @@ def _report(problems: list[Problem], output_format: str, *, project_root: Path |
         return
     if output_format == "github":
         for p in shown:
-            message = f"{p.message} — {p.hint}" if p.hint else p.message
-            file = _github_escape(p.file, in_property=True)
-            click.echo(f"::error file={file},line={p.line},col={p.column}::{_github_escape(message)}")
+            click.echo(_github_annotation("error", p))
         return
     for p in shown:
         click.echo(str(p))

@@ -25,6 +25,7 @@ class Declared:
     doc: YamlDocument
     path: YamlPath  # the node of the object (for a list_tag: the tag name)
     files: dict[str, str]  # templates: field -> path as written (html, text, definition)
+    transactional: bool = False  # templates: sent for an order or an account, so no unsubscribe link is needed
 
     def problem(self, field: YamlPath, message: str, hint: str = "", *, key: bool = False) -> Problem:
         return self.doc.problem((*self.path, *field), message, hint, key=key)
@@ -59,8 +60,8 @@ def declare(doc: YamlDocument) -> list[Declared]:
     """Every resource a file declares, in file order."""
     declared: list[Declared] = []
 
-    def add(resource: Resource, path: YamlPath, files: dict[str, str] | None = None) -> None:
-        declared.append(Declared(resource, doc, path, files or {}))
+    def add(resource: Resource, path: YamlPath, files: dict[str, str] | None = None, *, transactional: bool = False) -> None:
+        declared.append(Declared(resource, doc, path, files or {}, transactional))
 
     for path, item in _items(doc, "tag_groups"):
         group = item["name"]
@@ -132,6 +133,7 @@ def declare(doc: YamlDocument) -> list[Declared]:
             ),
             path,
             files,
+            transactional=item.get("transactional") is True,
         )
     return declared
 

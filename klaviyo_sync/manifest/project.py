@@ -12,12 +12,13 @@ from typing import Any
 
 from klaviyo_sync.errors import ManifestError, Problem
 from klaviyo_sync.kinds import SECTIONS
+from klaviyo_sync.language import RULES, LintOptions
 from klaviyo_sync.manifest.checks import check_all
 from klaviyo_sync.manifest.declarations import Declared, declare
 from klaviyo_sync.manifest.includes import expand_includes
 from klaviyo_sync.manifest.paths import relative
 from klaviyo_sync.manifest.schema import schema_problems
-from klaviyo_sync.manifest.templates import ReferencedFile, check_html, check_text, load_definition, read_referenced
+from klaviyo_sync.manifest.templates import ReferencedFile, check_structure, lint_file, load_definition, read_referenced
 from klaviyo_sync.manifest.variables import default_problems, resolve_values, substitute
 from klaviyo_sync.manifest.yamlfile import MAX_FILE_BYTES, YamlDocument, decode_utf8, parse_yaml
 from klaviyo_sync.resources import Kind, State
@@ -53,8 +54,11 @@ class Project:
     thresholds: Thresholds = field(default_factory=Thresholds)
     file_hashes: dict[str, str] = field(default_factory=dict)  # project-relative posix path -> sha256
     manifest_files: tuple[str, ...] = ()  # project-relative, root file first
-    # HTML files whose element-structure check was deferred (load_project(defer_html_checks=True)).
-    unchecked_html: tuple[ReferencedFile, ...] = ()
+    # HTML files whose element-structure check was deferred (load_project(defer_html_checks=True)), each with
+    # the text that check reads.
+    unchecked_html: tuple[tuple[ReferencedFile, str], ...] = ()
+    # Lint findings under the `warning` severity: shown by validate, plan and the PR comment; they fail nothing.
+    warnings: tuple[Problem, ...] = ()
 
     def check_deferred_html(self, live: State) -> None:
         """Run the deferred structure checks on every HTML file that differs from every live template's HTML.
@@ -64,7 +68,10 @@ class Project:
         """
         live_hashes = {_text_hash(template.attrs.get("html") or "") for template in live.of_kind(Kind.TEMPLATE)}
         problems = [
-            problem for file in self.unchecked_html if _text_hash(file.text) not in live_hashes for problem in check_html(file)
+            problem
+            for file, first_branch in self.unchecked_html
+            if _text_hash(file.text) not in live_hashes
+            for problem in check_structure(file, first_branch)
         ]
         if problems:
             raise _manifest_error(problems)
@@ -122,7 +129,9 @@ class _ProjectReader:
         self.defer_html_checks = defer_html_checks
         self.problems: list[Problem] = []
         self.file_hashes: dict[str, str] = {}
-        self.unchecked_html: list[ReferencedFile] = []
+        self.unchecked_html: list[tuple[ReferencedFile, str]] = []
+        self.warnings: list[Problem] = []
+        self.severities: dict[str, str] = {}
 
     def fail(self) -> ManifestError:
         return _manifest_error(self.problems)
@@ -177,6 +186,7 @@ class _ProjectReader:
             self.problems += substitute(doc, values)
             self.problems += schema_problems(doc, is_root=False)
             docs.append(doc)
+        self.severities = _severities(root_data)
         declared = [item for doc in docs for item in declare(doc)]
         for item in declared:
             if item.resource.kind is Kind.TEMPLATE:
@@ -197,6 +207,7 @@ class _ProjectReader:
             file_hashes=dict(sorted(self.file_hashes.items())),
             manifest_files=tuple(doc.file for doc in docs),
             unchecked_html=tuple(self.unchecked_html),
+            warnings=tuple(sorted(set(self.warnings), key=lambda p: (p.file, p.line, p.column, p.message))),
         )
 
     def attach_template_files(self, item: Declared) -> None:
@@ -208,15 +219,17 @@ class _ProjectReader:
             if file is None:
                 continue
             self.file_hashes[file.rel] = hashlib.sha256(file.raw).hexdigest()
-            if field_name == "html":
-                if self.defer_html_checks:
-                    self.unchecked_html.append(file)
-                else:
-                    self.problems += check_html(file)
-                attrs["html"] = file.text
-            elif field_name == "text":
-                self.problems += check_text(file)
-                attrs["text"] = file.text
+            if field_name in ("html", "text"):
+                options = LintOptions(html=field_name == "html", transactional=item.transactional, severities=self.severities)
+                checked = lint_file(file, options)
+                self.problems += checked.errors
+                self.warnings += checked.warnings
+                if field_name == "html" and file.text.strip():
+                    if self.defer_html_checks:
+                        self.unchecked_html.append((file, checked.first_branch))
+                    else:
+                        self.problems += check_structure(file, checked.first_branch)
+                attrs[field_name] = file.text
             else:
                 definition, problems = load_definition(file)
                 self.problems += problems
@@ -237,6 +250,12 @@ def _ignore(root_data: dict[str, Any]) -> dict[Kind, tuple[str, ...]]:
         else:
             result[kind] = ()
     return result
+
+
+def _severities(root_data: dict[str, Any]) -> dict[str, str]:
+    """`lint:` in klaviyo.yaml: rule id -> error | warning | off (the schema has checked the names and values)."""
+    section = root_data.get("lint") if isinstance(root_data.get("lint"), dict) else {}
+    return {rule: severity for rule, severity in section.items() if rule in RULES and isinstance(severity, str)}
 
 
 def _thresholds(root_data: dict[str, Any]) -> Thresholds:

@@ -1,23 +1,26 @@
-"""Files that templates reference: reading them safely, and checking HTML, Klaviyo template tags and definitions.
+"""Files that templates reference: reading them safely, and checking their template language, HTML and definitions.
 
-The checks aim at mistakes that would reach subscribers (a `{% if %}` never closed, a `<table>` never closed,
-a stray `</div>`), without false alarms on valid email HTML: elements whose end tag HTML makes optional (`<p>`,
-`<td>`, `<tr>`, ...) may stay open, void elements need no end tag, and conditional comments are comments. Where
-Klaviyo tags choose between branches (`{% if %}...{% else %}...{% endif %}`) only the first branch is checked
-as HTML, so markup that opens a tag differently in each branch is not reported.
+The template language and the HTML rules are klaviyo_sync.language's lint. The element-structure check here aims
+at mistakes that would reach subscribers (a `<table>` never closed, a stray `</div>`) without false alarms on
+valid email HTML: elements whose end tag HTML makes optional (`<p>`, `<td>`, `<tr>`, ...) may stay open, void
+elements need no end tag, and conditional comments are comments. Where Klaviyo tags choose between branches
+(`{% if %}...{% else %}...{% endif %}`) only the first branch is checked, so markup that opens a tag differently
+in each branch is not reported. Open elements are counted by name, so the check stays linear however deep.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import re
+from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from klaviyo_sync.errors import Problem
+from klaviyo_sync.language import LintOptions
+from klaviyo_sync.language import check as check_template
 from klaviyo_sync.manifest.paths import RefusedPath, relative, resolve_inside
 from klaviyo_sync.manifest.yamlfile import (
     YamlDocument,
@@ -40,11 +43,6 @@ OPTIONAL_END_ELEMENTS = frozenset(
     {"p", "li", "dt", "dd", "tr", "td", "th", "tbody", "thead", "tfoot", "option", "optgroup", "colgroup", "caption"}
     | {"rb", "rt", "rtc", "rp", "html", "head", "body"}
 )
-KNOWN_BLOCK_TAGS = frozenset(
-    {"if", "for", "with", "comment", "verbatim", "catalog", "spaceless", "autoescape", "filter", "block", "ifchanged"}
-)
-BRANCH_TAGS = {"else": ("if", "for"), "elif": ("if",), "empty": ("for",)}
-UNPARSED_BLOCKS = ("comment", "verbatim")
 
 
 @dataclass(frozen=True)
@@ -99,121 +97,48 @@ def _missing_hint(path: Path) -> str:
     return "check the path; it is relative to the manifest that names it"
 
 
-def check_html(file: ReferencedFile) -> list[Problem]:
-    """Problems in a template's HTML file: empty, unbalanced Klaviyo tags, broken element structure."""
-    if not file.text.strip():
-        return [Problem(file.rel, 1, 1, "the HTML file is empty", "write the template's HTML, or remove the template")]
-    first_branch, problems = check_template_tags(file.text, file.rel)
+@dataclass(frozen=True)
+class TemplateCheck:
+    """A template file's lint: errors fail validation, warnings are shown; `first_branch` feeds the HTML
+    structure check (template tags blanked, later conditional branches blanked, positions kept)."""
+
+    errors: list[Problem]
+    warnings: list[Problem]
+    first_branch: str = field(default="", repr=False)
+
+
+def lint_file(file: ReferencedFile, options: LintOptions) -> TemplateCheck:
+    """Klaviyo's template language and the HTML rules (klaviyo_sync.language), at file:line:column."""
+    if options.html and not file.text.strip():
+        return TemplateCheck(
+            [Problem(file.rel, 1, 1, "the HTML file is empty", "write the template's HTML, or remove the template")], []
+        )
+    checked = check_template(file.text, options)
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for finding in checked.findings:
+        problem = Problem(file.rel, finding.line, finding.column, finding.message, finding.hint, rule=finding.rule)
+        (errors if finding.severity == "error" else warnings).append(problem)
+    return TemplateCheck(_capped(errors), _capped(warnings), checked.first_branch)
+
+
+def check_structure(file: ReferencedFile, first_branch: str) -> list[Problem]:
+    """Element structure of the HTML's first branch: end tags without a start, elements never closed."""
     checker = _StructureChecker(file.rel)
     checker.feed(first_branch)
     checker.close()
-    return (problems + checker.problems)[:MAX_PROBLEMS_PER_FILE]
+    return _capped(checker.problems)
 
 
-def check_text(file: ReferencedFile) -> list[Problem]:
-    return check_template_tags(file.text, file.rel)[1][:MAX_PROBLEMS_PER_FILE]
-
-
-_OPENERS = re.compile(r"\{\{|\{%|\{#")
-_CLOSERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
-_NAMES = {"{{": "variable", "{%": "tag", "{#": "comment"}
-
-
-@dataclass
-class _Block:
-    name: str
-    line: int
-    column: int
-    in_branch: bool = False  # past {% else %}/{% elif %}/{% empty %}
-
-
-def check_template_tags(text: str, file: str) -> tuple[str, list[Problem]]:
-    """Check `{{ }}`, `{% %}` and `{# #}` balance. Also returns the text with every Klaviyo tag blanked and only
-    the first branch of each conditional kept (line and column positions preserved) for the HTML check."""
-    problems: list[Problem] = []
-    stack: list[_Block] = []
-    end_names = {match.group(1) for match in re.finditer(r"\{%-?\s*end(\w+)", text)}
-    openers = KNOWN_BLOCK_TAGS | end_names
-    pieces: list[str] = []
-    position = 0
-
-    def here(index: int) -> tuple[int, int]:
-        return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
-
-    def copy_until(index: int) -> None:
-        chunk = text[position:index]
-        pieces.append(_blank(chunk) if any(block.in_branch for block in stack) else chunk)
-
-    for match in _OPENERS.finditer(text):
-        start = match.start()
-        if start < position:
-            continue
-        opener = match.group(0)
-        closer = _CLOSERS[opener]
-        end = text.find(closer, start + 2)
-        next_same = text.find(opener, start + 2)
-        line, column = here(start)
-        if end < 0 or (0 <= next_same < end):
-            problems.append(
-                Problem(file, line, column, f"`{opener}` is not closed", f"close the {_NAMES[opener]} with `{closer}`")
-            )
-            continue
-        copy_until(start)
-        end += 2
-        pieces.append(_blank(text[start:end]))
-        position = end
-        if opener != "{%":
-            continue
-        words = text[start + 2 : end - 2].strip("- \t\r\n").split()
-        word = words[0] if words else ""
-        if word.startswith("end") and word[3:] in openers:
-            _close_block(stack, word, line, column, file, problems)
-        elif word in BRANCH_TAGS:
-            if stack and stack[-1].name in BRANCH_TAGS[word]:
-                stack[-1].in_branch = True
-            else:
-                owners = " or ".join(f"{{% {name} %}}" for name in BRANCH_TAGS[word])
-                problems.append(Problem(file, line, column, f"`{{% {word} %}}` outside {owners}", f"move it inside {owners}"))
-        elif word in openers:
-            stack.append(_Block(word, line, column))
-            if word in UNPARSED_BLOCKS:
-                closing = re.compile(r"\{%-?\s*end" + word + r"\s*-?%\}").search(text, position)
-                if closing:
-                    pieces.append(_blank(text[position : closing.start()]))
-                    position = closing.start()
-    copy_until(len(text))
-    for block in stack:
-        problems.append(
-            Problem(file, block.line, block.column, f"`{{% {block.name} %}}` is never closed", f"add `{{% end{block.name} %}}`")
-        )
-    return "".join(pieces), problems
-
-
-def _close_block(stack: list[_Block], word: str, line: int, column: int, file: str, problems: list[Problem]) -> None:
-    name = word[3:]
-    if not any(block.name == name for block in stack):
-        problems.append(
-            Problem(
-                file, line, column, f"`{{% {word} %}}` has no matching `{{% {name} %}}`", f"remove it or add the `{{% {name} %}}`"
-            )
-        )
-        return
-    while stack[-1].name != name:
-        inner = stack.pop()
-        problems.append(
-            Problem(
-                file,
-                inner.line,
-                inner.column,
-                f"`{{% {inner.name} %}}` is not closed before `{{% {word} %}}` on line {line}",
-                f"add `{{% end{inner.name} %}}` before line {line}",
-            )
-        )
-    stack.pop()
-
-
-def _blank(text: str) -> str:
-    return re.sub(r"[^\n]", " ", text)
+def _capped(problems: list[Problem]) -> list[Problem]:
+    if len(problems) <= MAX_PROBLEMS_PER_FILE:
+        return problems
+    last = problems[MAX_PROBLEMS_PER_FILE - 1]
+    more = len(problems) - MAX_PROBLEMS_PER_FILE
+    note = Problem(
+        last.file, last.line, last.column, f"… and {more:,} more like these in this file", "fix these first", rule=last.rule
+    )
+    return [*problems[: MAX_PROBLEMS_PER_FILE - 1], note]
 
 
 class _StructureChecker(HTMLParser):
@@ -223,6 +148,7 @@ class _StructureChecker(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.file = file
         self.stack: list[tuple[str, int, int]] = []
+        self.open: Counter[str] = Counter()  # how many of each element are on the stack
         self.problems: list[Problem] = []
 
     def _report(self, line: int, column: int, message: str, hint: str) -> None:
@@ -232,6 +158,7 @@ class _StructureChecker(HTMLParser):
         if tag not in VOID_ELEMENTS:
             line, offset = self.getpos()
             self.stack.append((tag, line, offset + 1))
+            self.open[tag] += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         return  # <div/> is read as self-closed; browsers differ, but it is not a structural error worth failing
@@ -240,13 +167,14 @@ class _StructureChecker(HTMLParser):
         line, offset = self.getpos()
         if tag in VOID_ELEMENTS:
             return
-        if not any(open_tag == tag for open_tag, _, _ in self.stack):
+        if not self.open[tag]:
             self._report(
                 line, offset + 1, f"`</{tag}>` has no matching `<{tag}>`", f"remove the `</{tag}>` or add the missing `<{tag}>`"
             )
             return
         while self.stack[-1][0] != tag:
             inner, inner_line, inner_column = self.stack.pop()
+            self.open[inner] -= 1
             if inner not in OPTIONAL_END_ELEMENTS:
                 self._report(
                     inner_line,
@@ -255,6 +183,7 @@ class _StructureChecker(HTMLParser):
                     f"add `</{inner}>` before line {line}",
                 )
         self.stack.pop()
+        self.open[tag] -= 1
 
     def close(self) -> None:
         super().close()

@@ -59,7 +59,9 @@ TEMPLATE_NAMES = [
 def _seed() -> dict[str, object]:
     templates: list[dict[str, object]] = []
     for index, name in enumerate(TEMPLATE_NAMES):
-        template: dict[str, object] = {"name": name, "html": HTML.format(title=f"Template {index}", body=f"Body of {name}")}
+        # A name is shown in the body, except where it reads as template syntax that Klaviyo could not render.
+        body = f"Body of {name}" if "{{" not in name else f"Body of template {index}"
+        template: dict[str, object] = {"name": name, "html": HTML.format(title=f"Template {index}", body=body)}
         if index % 3 == 0:
             template["text"] = f"Hi {{{{ first_name|default:'there' }}}},\r\nPlain text of template {index}.\r\n"
         templates.append(template)

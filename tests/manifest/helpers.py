@@ -17,4 +17,4 @@ def write_project(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
-HTML = "<!DOCTYPE html>\n<html><body><p>Hello {{ first_name|default:'there' }}</p></body></html>\n"
+HTML = "<!DOCTYPE html>\n<html><body><p>Hello {{ first_name|default:'there' }}</p><p>{% unsubscribe %}</p></body></html>\n"

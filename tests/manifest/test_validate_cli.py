@@ -137,9 +137,10 @@ def test_json_format_carries_every_problem_of_each_case(case: Path, monkeypatch:
     result = run_cli(["validate", "--format", "json"])
     assert result.exit_code == 1
     problems = json.loads(result.stdout)
-    assert [f"{p['file']}:{p['line']}:{p['column']}: {p['message']} — {p['hint']}" for p in problems] == (
-        case / "expected.txt"
-    ).read_text(encoding="utf-8").splitlines()
+    assert [
+        f"{p['file']}:{p['line']}:{p['column']}: {p['message']} — {p['hint']}" + (f" [{p['rule']}]" if "rule" in p else "")
+        for p in problems
+    ] == (case / "expected.txt").read_text(encoding="utf-8").splitlines()
     assert all(p["hint"] for p in problems), "every problem says how to fix it"
 
 
