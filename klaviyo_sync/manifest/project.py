@@ -57,8 +57,14 @@ class Project:
     # HTML files whose element-structure check was deferred (load_project(defer_html_checks=True)), each with
     # the text that check reads.
     unchecked_html: tuple[tuple[ReferencedFile, str], ...] = ()
-    # Lint findings under the `warning` severity: shown by validate, plan and the PR comment; they fail nothing.
-    warnings: tuple[Problem, ...] = ()
+    # Lint findings under the `warning` severity, by template name: shown by validate, and by plan and the PR
+    # comment for the templates a plan writes; they fail nothing.
+    template_warnings: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        every = {warning for warnings in self.template_warnings.values() for warning in warnings}
+        return sorted(every, key=lambda p: (p.file, p.line, p.column, p.message))
 
     def check_deferred_html(self, live: State) -> None:
         """Run the deferred structure checks on every HTML file that differs from every live template's HTML.
@@ -130,7 +136,7 @@ class _ProjectReader:
         self.problems: list[Problem] = []
         self.file_hashes: dict[str, str] = {}
         self.unchecked_html: list[tuple[ReferencedFile, str]] = []
-        self.warnings: list[Problem] = []
+        self.template_warnings: dict[str, tuple[Problem, ...]] = {}
         self.severities: dict[str, str] = {}
 
     def fail(self) -> ManifestError:
@@ -207,7 +213,7 @@ class _ProjectReader:
             file_hashes=dict(sorted(self.file_hashes.items())),
             manifest_files=tuple(doc.file for doc in docs),
             unchecked_html=tuple(self.unchecked_html),
-            warnings=tuple(sorted(set(self.warnings), key=lambda p: (p.file, p.line, p.column, p.message))),
+            template_warnings=self.template_warnings,
         )
 
     def attach_template_files(self, item: Declared) -> None:
@@ -223,7 +229,8 @@ class _ProjectReader:
                 options = LintOptions(html=field_name == "html", transactional=item.transactional, severities=self.severities)
                 checked = lint_file(file, options)
                 self.problems += checked.errors
-                self.warnings += checked.warnings
+                name = item.resource.key[0]
+                self.template_warnings[name] = (*self.template_warnings.get(name, ()), *checked.warnings)
                 if field_name == "html" and file.text.strip():
                     if self.defer_html_checks:
                         self.unchecked_html.append((file, checked.first_branch))

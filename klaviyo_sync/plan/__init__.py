@@ -1,7 +1,8 @@
 """Build a Plan from a project and the live state: diff, keep the targeted changes, order them, let the plan check
 its own safety, fingerprint what was read.
 
-Each concern has its module: `targets` (--target), `order`, `safety`, `fingerprint` and `codec` (the JSON form).
+Each concern has its module: `targets` (--target), `order`, `safety`, `fingerprint`, `lint` (the template lint
+warnings it shows) and `codec` (the JSON form).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Protocol
 from klaviyo_sync.diff import ProjectLike, compare
 from klaviyo_sync.plan.codec import PLAN_FORMAT_VERSION, plan_from_json, plan_to_json
 from klaviyo_sync.plan.fingerprint import fingerprint
+from klaviyo_sync.plan.lint import lint_notes
 from klaviyo_sync.plan.order import DELETE_ACTIONS, UPDATE_ACTIONS, order_changes
 from klaviyo_sync.plan.safety import Safety, ThresholdsLike
 from klaviyo_sync.plan.targets import parse_target, select_targets
@@ -56,5 +58,5 @@ def build_plan(
         live_ids=dict(sorted(comparison.live_ids.items())),
         safety=Safety.of(comparison, project.state, live, project.thresholds, now or datetime.now(UTC)),
     )
-    plan.warnings = plan.check(force=force)
+    plan.warnings = plan.check(force=force) + lint_notes(project, plan.changes)
     return plan

@@ -22,6 +22,8 @@ SAFETY_MARGIN = 1_536
 MIN_DIFF_BLOCK = 1_500
 # Characters of one diff line shown (minified HTML: one line can be the whole template).
 LINE_CHAR_LIMIT = 500
+# Warnings shown in the comment's head; the rest are counted (a template with hundreds of findings stays readable).
+MAX_WARNINGS = 30
 _BACKTICKS = re.compile(r"`+")
 # Characters that would turn a name into emphasis, a link or code in prose; they are shown as typed.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]~])")
@@ -53,8 +55,11 @@ def _head(view: PlanView) -> str:
             parts.append(f"> - … and {count - len(shown)} more (see the table)\n")
         parts.append("\n")
     if view.warnings:
+        shown = view.warnings[:MAX_WARNINGS]
         parts.append("> [!WARNING]\n")
-        parts.extend(f"> {_text(warning)}\n" for warning in view.warnings)
+        parts.extend(f"> {_text(warning)}\n" for warning in shown)
+        if len(view.warnings) > len(shown):
+            parts.append(f"> … and {len(view.warnings) - len(shown)} more; `klaviyo-sync validate` lists every lint warning.\n")
         parts.append("\n")
     return "".join(parts)
 
