@@ -18,6 +18,7 @@ from klaviyo_sync import __version__
 COMMANDS: dict[str, str] = {
     "validate": "Check manifests offline and report every problem at once.",
     "plan": "Show what apply would change in the account, and why.",
+    "preview": "Render the templates a plan would change, before and after.",
     "apply": "Make the account match the manifests (or a saved plan).",
     "export": "Write manifests and template files from a live account.",
     "emulator": "Run the local Klaviyo emulator on 127.0.0.1.",

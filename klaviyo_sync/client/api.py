@@ -100,6 +100,13 @@ class KlaviyoClient(KlaviyoHttp):
         body = {"data": {"type": "template", "id": source_id, "attributes": {"name": name}}}
         return _created_id("clone_template", await self.request("clone_template", json=body))
 
+    async def render_template(self, template_id: str, context: Mapping[str, Any]) -> dict[str, Any]:
+        """The template rendered with `context` by Klaviyo: its `html`, `text` and `amp` attributes."""
+        body = {"data": {"type": "template", "id": template_id, "attributes": {"context": dict(context)}}}
+        document = await self.request("render_template", json=body)
+        data = (document or {}).get("data")
+        return dict(data.get("attributes") or {}) if isinstance(data, dict) else {}
+
     # Look-ups
 
     async def find_ids_by_name(self, kind: Kind, name: str, group_id: str | None = None) -> list[str]:

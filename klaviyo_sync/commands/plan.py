@@ -63,6 +63,11 @@ Examples:
     metavar="KIND:NAME",
     help="Plan only this object and what it depends on; repeatable. Tags are tag:GROUP/TAG.",
 )
+@click.option(
+    "--preview-summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --format markdown: include this `klaviyo-sync preview` summary.md (cut to fit the comment).",
+)
 @click.option("--force", is_flag=True, help="Accept a plan over the update/delete thresholds (after reviewing it).")
 @click.option(
     "--exact-reads",
@@ -79,6 +84,7 @@ def command(
     out: Path | None,
     detailed_exitcode: bool,
     targets: tuple[str, ...],
+    preview_summary: Path | None,
     force: bool,
     exact_reads: bool,
     no_color: bool,
@@ -102,6 +108,10 @@ def command(
         _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     if output_format == "text":
         output = render_text(data, color=use_color(no_color), verbose=connection.verbose > 0)
+    elif output_format == "markdown" and preview_summary is not None:
+        from klaviyo_sync.render.markdown import with_preview
+
+        output = with_preview(data, _read_summary(preview_summary))
     else:
         output = RENDERERS[output_format](data)
     click.echo(output, nl=False)
@@ -117,6 +127,14 @@ async def _read_account(loading: ProjectLoading, conn: Connection, exact_reads: 
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
         return await read_account(loading, client, exact_reads=exact_reads)
+
+
+def _read_summary(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8"
+        raise ConfigError(f"cannot read --preview-summary {path}: {reason}", hint="run `klaviyo-sync preview` first") from None
 
 
 def _write_atomically(path: Path, text: str) -> None:

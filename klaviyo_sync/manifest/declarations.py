@@ -26,6 +26,7 @@ class Declared:
     path: YamlPath  # the node of the object (for a list_tag: the tag name)
     files: dict[str, str]  # templates: field -> path as written (html, text, definition)
     transactional: bool = False  # templates: sent for an order or an account, so no unsubscribe link is needed
+    profiles: tuple[str, ...] = ()  # templates: preview profiles, paths as written
 
     def problem(self, field: YamlPath, message: str, hint: str = "", *, key: bool = False) -> Problem:
         return self.doc.problem((*self.path, *field), message, hint, key=key)
@@ -60,8 +61,15 @@ def declare(doc: YamlDocument) -> list[Declared]:
     """Every resource a file declares, in file order."""
     declared: list[Declared] = []
 
-    def add(resource: Resource, path: YamlPath, files: dict[str, str] | None = None, *, transactional: bool = False) -> None:
-        declared.append(Declared(resource, doc, path, files or {}, transactional))
+    def add(
+        resource: Resource,
+        path: YamlPath,
+        files: dict[str, str] | None = None,
+        *,
+        transactional: bool = False,
+        profiles: tuple[str, ...] = (),
+    ) -> None:
+        declared.append(Declared(resource, doc, path, files or {}, transactional, profiles))
 
     for path, item in _items(doc, "tag_groups"):
         group = item["name"]
@@ -134,6 +142,7 @@ def declare(doc: YamlDocument) -> list[Declared]:
             path,
             files,
             transactional=item.get("transactional") is True,
+            profiles=_names(item.get("profiles")),
         )
     return declared
 

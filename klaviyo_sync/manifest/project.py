@@ -17,6 +17,7 @@ from klaviyo_sync.manifest.checks import check_all
 from klaviyo_sync.manifest.declarations import Declared, declare
 from klaviyo_sync.manifest.includes import expand_includes
 from klaviyo_sync.manifest.paths import relative
+from klaviyo_sync.manifest.profiles import Profile, load_profiles, project_profiles
 from klaviyo_sync.manifest.schema import schema_problems
 from klaviyo_sync.manifest.templates import ReferencedFile, check_structure, lint_file, load_definition, read_referenced
 from klaviyo_sync.manifest.variables import default_problems, resolve_values, substitute
@@ -60,6 +61,9 @@ class Project:
     # Lint findings under the `warning` severity, by template name: shown by validate, and by plan and the PR
     # comment for the templates a plan writes; they fail nothing.
     template_warnings: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    # `preview` samples: the project's (klaviyo.yaml `preview.profiles`), and templates' own (`profiles:`).
+    profiles: tuple[Profile, ...] = ()
+    template_profiles: dict[str, tuple[Profile, ...]] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[Problem]:
@@ -137,6 +141,7 @@ class _ProjectReader:
         self.file_hashes: dict[str, str] = {}
         self.unchecked_html: list[tuple[ReferencedFile, str]] = []
         self.template_warnings: dict[str, tuple[Problem, ...]] = {}
+        self.template_profiles: dict[str, tuple[Profile, ...]] = {}
         self.severities: dict[str, str] = {}
 
     def fail(self) -> ManifestError:
@@ -197,6 +202,13 @@ class _ProjectReader:
         for item in declared:
             if item.resource.kind is Kind.TEMPLATE:
                 self.attach_template_files(item)
+                if item.profiles:
+                    own, problems = load_profiles(self.root, item.doc, (*item.path, "profiles"), item.profiles)
+                    self.problems += problems
+                    self.template_profiles[item.resource.key[0]] = tuple(own)
+        preview = root_data.get("preview") if isinstance(root_data.get("preview"), dict) else {}
+        profiles, problems = project_profiles(self.root, root_doc, preview.get("profiles") or [])
+        self.problems += problems
         ignore = _ignore(root_data)
         self.problems += check_all(declared, ignore)
         if self.problems:
@@ -214,6 +226,8 @@ class _ProjectReader:
             manifest_files=tuple(doc.file for doc in docs),
             unchecked_html=tuple(self.unchecked_html),
             template_warnings=self.template_warnings,
+            profiles=tuple(profiles),
+            template_profiles=self.template_profiles,
         )
 
     def attach_template_files(self, item: Declared) -> None:

@@ -16,7 +16,7 @@ from klaviyo_sync.errors import Problem
 from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath, lone_surrogates, shown_text
 
 # `version` may also appear in included files (so each file states its format); these may not.
-ROOT_ONLY_KEYS = ("include", "vars", "prune", "ignore", "safety", "lint")
+ROOT_ONLY_KEYS = ("include", "vars", "prune", "ignore", "safety", "lint", "preview")
 
 _TYPE_WORDS = {
     "string": "text",

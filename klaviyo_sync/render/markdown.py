@@ -43,6 +43,22 @@ def render_markdown(data: Mapping[str, Any], *, limit: int = COMMENT_LIMIT - SAF
     return head + table + details + tail
 
 
+def with_preview(data: Mapping[str, Any], summary: str, *, limit: int = COMMENT_LIMIT - SAFETY_MARGIN) -> str:
+    """The plan comment followed by a `klaviyo-sync preview` summary; the summary is what gets cut to fit."""
+    room = max(limit // 4, limit - len(render_markdown(data, limit=limit)))
+    plan = render_markdown(data, limit=limit - min(room, len(summary) + 2))
+    kept = summary if len(plan) + 2 + len(summary) <= limit else _cut_summary(summary, limit - len(plan) - 2)
+    return f"{plan}\n{kept}" if kept else plan
+
+
+def _cut_summary(summary: str, room: int) -> str:
+    note = "\n… preview summary cut to fit the comment; the gallery has every render.\n"
+    if room <= len(note) + 40:
+        return ""
+    cut = summary[: room - len(note)]
+    return cut[: cut.rfind("\n") + 1] + note
+
+
 def _head(view: PlanView) -> str:
     parts = ["### klaviyo-sync plan\n\n", f"**{view.summary}**\n\n"]
     if view.destructive:

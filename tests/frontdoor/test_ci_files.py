@@ -30,7 +30,7 @@ def test_every_call_is_accepted_by_the_cli(tmp_path: ci_files.Path, monkeypatch:
     monkeypatch.chdir(tmp_path)
     calls = ci_files.all_invocations()
     used = {call.args[0] for call in calls}
-    assert used == {"validate", "plan", "apply"}, used
+    assert used == {"validate", "preview", "plan", "apply"}, used
     for call in calls:
         parse_invocation(call)
 
@@ -170,7 +170,7 @@ def test_the_api_key_is_a_secret_everywhere() -> None:
                 key = step.get("env", {}).get("KLAVIYO_API_KEY")
                 if key is not None:
                     assert key == "${{ secrets.KLAVIYO_API_KEY }}", f"{path.name}: {step.get('name')}"
-                    assert "klaviyo-sync plan" in step["run"] or "klaviyo-sync apply" in step["run"], step.get("name")
+                    assert any(f"klaviyo-sync {name}" in step["run"] for name in ("plan", "apply", "preview")), step.get("name")
                 assert "KLAVIYO_API_KEY" not in step.get("run", ""), f"{path.name}: {step.get('name')} mentions the key"
                 assert "KLAVIYO_API_KEY" not in json.dumps(step.get("with", {})), f"{path.name}: key given to an action"
     pipeline = ci_files.load(ci_files.GITLAB)
