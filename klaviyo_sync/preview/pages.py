@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.export import file_stems
 from klaviyo_sync.language import RenderError, RenderOptions, render
 from klaviyo_sync.preview.contexts import Sample
 
 WIDTHS = (600, 375)  # desktop and mobile
+MARKER = ".klaviyo-sync-preview"
 SIDES = ("before", "after")
 
 
@@ -81,9 +83,24 @@ async def render_entries(targets: Sequence[Target], samples: Callable[[str], lis
     return entries
 
 
-def write_files(entries: Sequence[Entry], out: Path) -> None:
+def prepare_folder(out: Path) -> None:
+    """Empty `out` for this run (a template dropped since the last run leaves no stale page), but only if an
+    earlier preview wrote it (MARKER) or it is empty: `--out .` must never delete someone's files."""
     if out.exists():
-        shutil.rmtree(out)  # a folder of this run only: a template dropped since the last run leaves no stale page
+        if not out.is_dir():
+            raise ConfigError(f"--out {out} is a file", hint="name a folder for the previews")
+        if any(out.iterdir()) and not (out / MARKER).is_file():
+            raise ConfigError(
+                f"--out {out} holds files that klaviyo-sync preview did not write; it replaces the folder's content each run",
+                hint="name a new or empty folder, e.g. the default .klaviyo-sync/preview",
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("Written by klaviyo-sync preview, which replaces this folder's content on each run.\n")
+
+
+def write_files(entries: Sequence[Entry], out: Path) -> None:
+    prepare_folder(out)
     for entry in entries:
         folder = out / entry.folder
         folder.mkdir(parents=True, exist_ok=True)

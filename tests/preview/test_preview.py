@@ -236,3 +236,21 @@ def test_a_long_preview_summary_is_cut_to_fit_the_comment() -> None:
     comment = with_preview(plan_to_json(Plan(changes=[], unmanaged=[], manifest_hashes={}, fingerprint={})), summary)
     assert len(comment) < COMMENT_LIMIT and comment.startswith("### klaviyo-sync plan")
     assert comment.endswith("… preview summary cut to fit the comment; the gallery has every render.\n")
+
+
+def test_the_output_folder_is_replaced_only_if_preview_wrote_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KLAVIYO_SYNC_CHROMIUM", str(tmp_path / "none"))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("precious")
+    result = run_cli(["preview", str(EXAMPLE), "--offline", "--out", str(mine)])
+    assert result.exit_code == 1
+    assert "holds files that klaviyo-sync preview did not write" in result.output
+    assert (mine / "thesis.txt").read_text() == "precious"
+    out = tmp_path / "out"
+    assert run_cli(["preview", str(EXAMPLE), "--offline", "--out", str(out)]).exit_code == 0
+    (out / "stale").mkdir()
+    assert (
+        run_cli(["preview", str(EXAMPLE), "--offline", "--out", str(out), "--target", "template:Abandoned Cart"]).exit_code == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == [".klaviyo-sync-preview", "abandoned-cart", "index.html", "summary.md"]
