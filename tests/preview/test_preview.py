@@ -254,3 +254,16 @@ def test_the_output_folder_is_replaced_only_if_preview_wrote_it(tmp_path: Path, 
         run_cli(["preview", str(EXAMPLE), "--offline", "--out", str(out), "--target", "template:Abandoned Cart"]).exit_code == 0
     )
     assert sorted(p.name for p in out.iterdir()) == [".klaviyo-sync-preview", "abandoned-cart", "index.html", "summary.md"]
+
+
+@needs_chromium
+def test_the_shop_example_gets_screenshots_one_can_look_at(tmp_path: Path) -> None:
+    assert CHROMIUM is not None, "CI installs Chromium (.ci/run), so the screenshots are checked there"
+    out = tmp_path / "out"
+    result = run_cli(["preview", str(EXAMPLE), "--offline", "--out", str(out), "--target", "template:Welcome 1 - Hello"])
+    assert result.exit_code == 0, result.output
+    for width in (600, 375):
+        shot = out / "welcome-1-hello" / "default" / f"after-{width}.png"
+        got_width, height, _ = pixels(shot)
+        assert (got_width, height > 400) == (width, True)
+        assert distinct_colours(shot) > 10, f"{shot} looks blank"
