@@ -173,3 +173,13 @@ def test_lint_of_huge_templates_finishes() -> None:
     assert found("<p>Hi {{ first_name }}</p>\n" * 160_000, severities={"html-size": "off", "unsubscribe": "off"}) == []
     nested = "{% if a %}" * 100_000 + "x" + "{% endif %}" * 100_000
     assert found(nested, html=False) == [("syntax", 1, 1001)]
+
+
+def test_the_language_package_is_a_leaf() -> None:
+    """The emulator and the engine both use it, so it imports nothing else of klaviyo_sync."""
+    import subprocess
+    import sys
+
+    code = "import sys, klaviyo_sync.language; print(sorted(m for m in sys.modules if m.startswith('klaviyo_sync')))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert [m for m in eval(loaded) if m != "klaviyo_sync" and not m.startswith("klaviyo_sync.language")] == []
