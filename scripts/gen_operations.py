@@ -52,6 +52,17 @@ OPERATIONS = (
     "delete_tag_group",
     "get_tags_for_tag_group",
     "get_tag_ids_for_tag_group",
+    "get_flows",
+    "get_flow",
+    "create_flow",
+    "update_flow",
+    "delete_flow",
+    "get_actions_for_flow",
+    "get_flow_action",
+    "update_flow_action",
+    "get_flow_action_messages",
+    "get_flow_message",
+    "get_template_for_flow_message",
 )
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "d": 86400}

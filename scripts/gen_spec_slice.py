@@ -25,18 +25,6 @@ DEFAULT_SPEC_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "k
 
 # Operations beyond those the emulator serves (OPERATIONS): the kinds being added validate against them.
 UPCOMING = (
-    # flows, their actions and messages
-    "get_flows",
-    "get_flow",
-    "create_flow",
-    "update_flow",
-    "delete_flow",
-    "get_actions_for_flow",
-    "get_flow_action",
-    "update_flow_action",
-    "get_flow_action_messages",
-    "get_flow_message",
-    "get_template_for_flow_message",
     # universal content blocks
     "get_all_universal_content",
     "create_universal_content",

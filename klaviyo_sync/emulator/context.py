@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from klaviyo_sync.emulator.documents import Links, Serializer
+from klaviyo_sync.emulator.flowstore import FlowOptions
 from klaviyo_sync.emulator.query import Query, matches
 from klaviyo_sync.emulator.store import Account, Store
 
@@ -32,6 +33,7 @@ class Context:
     links: Links
     quirks: bool
     daily_list_cap: bool = True  # False while the rate limiter applies create_list's daily window itself
+    flow_options: FlowOptions = field(default_factory=FlowOptions)
 
     @property
     def serializer(self) -> Serializer:

@@ -15,7 +15,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -27,6 +27,7 @@ from klaviyo_sync.emulator.control import handle_control, is_control
 from klaviyo_sync.emulator.documents import Links, error_document
 from klaviyo_sync.emulator.errors import EmulatorError, invalid
 from klaviyo_sync.emulator.faults import FaultInjector, FaultRule, parse_fault_spec
+from klaviyo_sync.emulator.flowstore import FlowOptions
 from klaviyo_sync.emulator.messages import (
     JSON_API,
     KEY_PREFIX,
@@ -71,6 +72,7 @@ class EmulatorConfig:
     # key -> the only scopes it holds ("templates:read", ...); keys not named here have full access
     key_scopes: Mapping[str, Iterable[str]] | None = None
     max_url_bytes: int = MAX_URL_BYTES  # path plus query; longer ones get 414
+    flows: FlowOptions = field(default_factory=FlowOptions)  # switches for the unknowns of flow writes
 
 
 Observer = Callable[[EmuRequest, EmuResponse], None]
@@ -227,7 +229,9 @@ class Emulator:
             links = Links(request.base_url, trailing_slash=self.config.quirks)
             path = request.path[:-1] if request.path.endswith("/") else request.path
             acct = self.store.account(api_key)
-            ctx = Context(self.store, acct, query, path, path_id, body, links, self.config.quirks, self.limiter is None)
+            ctx = Context(
+                self.store, acct, query, path, path_id, body, links, self.config.quirks, self.limiter is None, self.config.flows
+            )
             status, document = HANDLERS[op_id](ctx)
         except EmulatorError as error:
             response = self.error_response(error, op_id)

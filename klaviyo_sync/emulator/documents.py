@@ -45,9 +45,19 @@ def trim_attributes(attributes: dict[str, Any], fields: list[str] | None) -> dic
             trimmed[head] = attributes[head]
         elif isinstance(attributes[head], dict):
             inner = trim_attributes(attributes[head], [rest])
+            if not inner:
+                continue  # the path leads nowhere in this object
             existing = trimmed.get(head)
-            trimmed[head] = {**existing, **inner} if isinstance(existing, dict) else inner
+            trimmed[head] = _merged(existing, inner) if isinstance(existing, dict) else inner
     return trimmed
+
+
+def _merged(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Two trimmed trees joined, however deep the paths that made them."""
+    joined = dict(left)
+    for key, value in right.items():
+        joined[key] = _merged(joined[key], value) if isinstance(joined.get(key), dict) and isinstance(value, dict) else value
+    return joined
 
 
 class Serializer:

@@ -59,10 +59,23 @@ class IdFactory:
     def __init__(self, seed: int, issued: set[str] | None = None) -> None:
         self._rng = random.Random(seed)
         self.issued: set[str] = issued if issued is not None else set()
+        self._numeric: int | None = None  # the last numeric id issued
 
     def short(self) -> str:
         """6-character alphanumerics, as for templates and lists."""
         return self._unique(lambda: "".join(self._rng.choice(_ALPHANUMERIC) for _ in range(6)))
+
+    def numeric(self) -> str:
+        """Increasing decimal strings, as for flow actions."""
+        if self._numeric is None:
+            self._numeric = max((int(i) for i in self.issued if i.isdigit()), default=100000000 + self._rng.randrange(1000))
+
+        def following() -> str:
+            assert self._numeric is not None
+            self._numeric += 1
+            return str(self._numeric)
+
+        return self._unique(following)
 
     def uuid(self) -> str:
         """Lowercase UUID4s, as for tags and tag groups."""
@@ -268,6 +281,8 @@ class Store:
         self._check_template_cap(acct)
         now = self.now()
         clone = copy.deepcopy(source)
+        clone.pop("owner", None)  # a clone of a flow-owned copy is a library template
+        clone.pop("bound", None)
         clone.update(
             id=self.ids.short(),
             name=name if name is not None else f"{source['name']} (Clone)",
@@ -279,9 +294,11 @@ class Store:
         return clone
 
     def _check_template_cap(self, acct: Account) -> None:
-        if len(acct.templates) >= TEMPLATE_CAP:
+        # [UNKNOWN] whether flow-owned copies count: here only library templates do
+        count = sum(1 for template in acct.templates.values() if template.get("owner", "library") == "library")
+        if count >= TEMPLATE_CAP:
             raise invalid(
-                f"This account already has {len(acct.templates)} templates; "
+                f"This account already has {count} templates; "
                 f"there is a limit of {TEMPLATE_CAP} templates that can be created via the API.",
             )
 

@@ -30,6 +30,7 @@ SEED = {
     "tags": [{"group": "Channel", "name": "Email"}, {"group": "Channel", "name": "SMS"}],
     "lists": [{"name": "Newsletter", "tags": [["Channel", "Email"]]}],
     "templates": [{"name": "Welcome", "html": "<p>Hi {{ first_name }}</p>"}],
+    "flows": [{"name": "Welcome", "emails": [{"name": "Email #1", "template": "Welcome"}]}],
 }
 
 
@@ -43,7 +44,30 @@ def request_for(op_id: str, ids: dict[str, list[str]]) -> tuple[str, str, dict[s
         ids["lists"][0],
     )
     lists_op = {"data": [{"type": "list", "id": a_list}]}
+    flow, action, message = ids["flows"][0], ids["flow_actions"][0], ids["flow_messages"][0]
+    node = {"type": "send-email", "data": {"status": "draft", "message": {"id": message, "subject_line": "New"}}}
+    definition = {
+        "triggers": [{"type": "list", "id": a_list}],
+        "entry_action_id": "a",
+        "actions": [{**node, "temporary_id": "a"}],
+    }
+    definition["actions"][0]["data"] = {"message": {"name": "Email #1", "template_id": template}}
     return {
+        "get_flows": ("GET", "/api/flows", None),
+        "get_flow": ("GET", f"/api/flows/{flow}", None),
+        "create_flow": ("POST", "/api/flows", {"data": {"type": "flow", "attributes": {"name": "F", "definition": definition}}}),
+        "update_flow": ("PATCH", f"/api/flows/{flow}", {"data": {"type": "flow", "id": flow, "attributes": {"status": "live"}}}),
+        "delete_flow": ("DELETE", f"/api/flows/{flow}", None),
+        "get_actions_for_flow": ("GET", f"/api/flows/{flow}/flow-actions", None),
+        "get_flow_action": ("GET", f"/api/flow-actions/{action}", None),
+        "update_flow_action": (
+            "PATCH",
+            f"/api/flow-actions/{action}",
+            {"data": {"type": "flow-action", "id": action, "attributes": {"definition": node}}},
+        ),
+        "get_flow_action_messages": ("GET", f"/api/flow-actions/{action}/flow-messages", None),
+        "get_flow_message": ("GET", f"/api/flow-messages/{message}", None),
+        "get_template_for_flow_message": ("GET", f"/api/flow-messages/{message}/template", None),
         "get_templates": ("GET", "/api/templates", None),
         "get_template": ("GET", f"/api/templates/{template}", None),
         "create_template": (
@@ -105,7 +129,14 @@ def send(http: httpx.Client, request: tuple[str, str, dict[str, Any] | None], **
 
 def limited(factory: Factory, scopes: tuple[str, ...]) -> tuple[Emulator, dict[str, list[str]]]:
     emulator = factory(EmulatorConfig(key_scopes={CANARY_KEY: scopes}))
-    return emulator, emulator.seed(CANARY_KEY, SEED)
+    return emulator, seeded(emulator, CANARY_KEY)
+
+
+def seeded(emulator: Emulator, key: str) -> dict[str, list[str]]:
+    """SEED in the key's account: the ids per kind, with the flow's action and message ids."""
+    ids = emulator.seed(key, SEED)
+    collections = emulator.store.account(key).collections
+    return {**ids, "flow_actions": list(collections["flow_actions"]), "flow_messages": list(collections["flow_messages"])}
 
 
 def assert_denied(response: httpx.Response, missing: str) -> dict[str, Any]:
@@ -204,7 +235,7 @@ def test_including_the_same_family_needs_nothing_more(emulator_factory: Factory)
 def test_every_key_has_full_access_by_default(emulator_factory: Factory) -> None:
     other_key = "pk_full_access_elsewhere"
     for emulator in (emulator_factory(None), emulator_factory(EmulatorConfig(key_scopes={CANARY_KEY: ("lists:read",)}))):
-        ids = emulator.seed(other_key, SEED)
+        ids = seeded(emulator, other_key)
         with client(emulator, other_key) as http:
             for op_id in ("get_lists", "get_templates", "create_tag", "tag_lists", "update_template"):
                 response = send(http, request_for(op_id, ids), **({"include": "tags"} if op_id == "get_lists" else {}))
@@ -267,7 +298,7 @@ def test_bad_configuration_is_refused_without_naming_the_key(key_scopes: dict[st
 
 def test_control_route_reads_and_sets_the_callers_scopes(emulator_factory: Factory) -> None:
     emulator = emulator_factory(EmulatorConfig(key_scopes={"pk_configured": ("lists:read",)}))
-    ids = emulator.seed(CANARY_KEY, SEED)
+    ids = seeded(emulator, CANARY_KEY)
     with client(emulator, CANARY_KEY) as http:
         assert http.get("/__emulator/scopes").json() == {"scopes": None}
         response = http.put("/__emulator/scopes", json={"scopes": ["templates:read", "lists:read", "templates:read"]})

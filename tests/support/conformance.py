@@ -1,10 +1,12 @@
 """Check every request/response pair exchanged with the emulator against Klaviyo's official OpenAPI spec.
 
 openapi-core 0.23.1 loads the spec slice shipped in `spec/klaviyo-openapi.json` (`scripts/gen_spec_slice.py`)
-once per session, after two
+once per session, after three
 fix-ups that keep it from giving wrong answers:
   1. `default` is removed from required parameters (else a missing `revision` header is silently filled in);
-  2. `{"$ref": X, "nullable": true}` becomes `anyOf: [{$ref: X}, {enum: [null]}]` (else legal nulls are rejected).
+  2. `{"$ref": X, "nullable": true}` becomes `anyOf: [{$ref: X}, {enum: [null]}]` (else legal nulls are rejected);
+  3. a `oneOf` with an alternative that requires nothing (`FlowWhatsApp`, beside `FlowEmail` in a flow message's
+     definition) becomes `anyOf`: every email matches both, so `oneOf` would reject each real answer.
 
 A `Conformance` object is an emulator observer: it validates each request (unless told the test sends invalid
 requests on purpose) and each response, collecting violations for the fixture to assert at teardown. Answers
@@ -42,8 +44,14 @@ def spec_text() -> str:
 
 
 def fix_spec(spec: dict[str, Any]) -> dict[str, Any]:
-    """The two fix-ups described in the module docstring, applied to a copy."""
+    """The three fix-ups described in the module docstring, applied to a copy."""
     spec = copy.deepcopy(spec)
+    schemas = spec.get("components", {}).get("schemas", {})
+
+    def requires_nothing(alternative: Any) -> bool:
+        ref = alternative.get("$ref", "") if isinstance(alternative, dict) else ""
+        target = schemas.get(ref.rsplit("/", 1)[-1]) if ref.startswith("#/components/schemas/") else None
+        return isinstance(target, dict) and target.get("type") == "object" and not target.get("required")
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
@@ -52,6 +60,8 @@ def fix_spec(spec: dict[str, Any]) -> dict[str, Any]:
             if "$ref" in node and node.get("nullable") is True:
                 rest = {k: v for k, v in node.items() if k not in ("$ref", "nullable")}
                 return {**rest, "anyOf": [{"$ref": node["$ref"]}, {"enum": [None]}]}
+            if isinstance(node.get("oneOf"), list) and any(requires_nothing(item) for item in node["oneOf"]):
+                node = {("anyOf" if key == "oneOf" else key): value for key, value in node.items()}
             return {key: walk(value) for key, value in node.items()}
         if isinstance(node, list):
             return [walk(item) for item in node]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from klaviyo_sync.emulator import bodies
 from klaviyo_sync.emulator.context import Context, Resource, Result, filtered, path_id
+from klaviyo_sync.emulator.flowstore import FlowStore, copy_not_patchable, is_copy
 from klaviyo_sync.emulator.query import paginate
 from klaviyo_sync.emulator.rendering import render
 
 
 def get_templates(ctx: Context) -> Result:
-    page = paginate(filtered(list(ctx.acct.templates.values()), ctx.query), ctx.query)
+    library = [record for record in ctx.acct.templates.values() if not is_copy(record)]  # [FIELD] copies are not listed
+    page = paginate(filtered(library, ctx.query), ctx.query)
     definition = "definition" in ctx.query.additional_fields.get("template", [])
     data = [ctx.serializer.template(r, definition=definition) for r in page.items]
     return 200, ctx.collection(data, page.next_cursor, page.prev_cursor)
@@ -28,11 +30,14 @@ def create_template(ctx: Context) -> Result:
 
 def update_template(ctx: Context) -> Result:
     attrs = bodies.attributes(bodies.resource(ctx.body, "template", path_id=path_id(ctx)), bodies.TEMPLATE_UPDATE)
+    if is_copy(ctx.store.get_template(ctx.acct, path_id(ctx))):
+        raise copy_not_patchable()
     record = ctx.store.update_template(ctx.acct, path_id(ctx), attrs)
     return 200, ctx.document(ctx.serializer.template(record, definition=True))
 
 
 def delete_template(ctx: Context) -> Result:
+    FlowStore(ctx.store, ctx.acct, ctx.flow_options).check_copy_delete(ctx.store.get_template(ctx.acct, path_id(ctx)))
     ctx.store.delete_template(ctx.acct, path_id(ctx))
     return 204, None
 
