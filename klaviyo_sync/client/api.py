@@ -7,7 +7,7 @@ of klaviyo-sync's model), so the caller never creates a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from klaviyo_sync.client.filters import any_of, equals
@@ -107,6 +107,38 @@ class KlaviyoClient(KlaviyoHttp):
         data = (document or {}).get("data")
         return dict(data.get("attributes") or {}) if isinstance(data, dict) else {}
 
+    async def get_template(self, template_id: str) -> dict[str, Any]:
+        """One template by id, flow-owned copies included (they are readable by id, absent from the list)."""
+        return _resource("get_template", await self.request("get_template", path_params={"id": template_id}))
+
+    # Flows: built in Klaviyo's flow editor; klaviyo-sync reads them and points their emails at templates.
+    # Every flow endpoint allows 3/s and 60/m; the pacer holds each operation under its own limits.
+
+    async def walk_flows(self) -> AsyncIterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Every flow with its actions, whole (`definition` is the node a later PATCH sends back), one page at a time."""
+        params = {"include": "flow-actions", "fields[flow-action]": "definition"}
+        async for page in self.paginate("get_flows", params):
+            actions = {item["id"]: item for item in page.get("included") or [] if item.get("type") == "flow-action"}
+            for flow in page.get("data") or []:
+                linked = ((flow.get("relationships") or {}).get("flow-actions") or {}).get("data") or []
+                yield flow, [actions[ref["id"]] for ref in linked if ref.get("id") in actions]
+
+    async def get_flow_action(self, action_id: str) -> dict[str, Any]:
+        """The action's node (`id`, `type`, `links`, `data`)."""
+        document = await self.request("get_flow_action", path_params={"id": action_id})
+        return dict(_resource("get_flow_action", document)["attributes"]["definition"])
+
+    async def update_flow_action(self, action_id: str, node: Mapping[str, Any]) -> dict[str, Any]:
+        """PATCH the whole node: Klaviyo may reset what a PATCH leaves out (a live email's status to draft)."""
+        body = {"data": {"type": "flow-action", "id": action_id, "attributes": {"definition": dict(node)}}}
+        document = await self.request("update_flow_action", path_params={"id": action_id}, json=body)
+        return dict(_resource("update_flow_action", document)["attributes"]["definition"])
+
+    async def get_flow_message_template(self, message_id: str) -> dict[str, Any]:
+        """The copy a flow message sends now: the read that verifies a repoint (the PATCH answer may lag)."""
+        document = await self.request("get_template_for_flow_message", path_params={"id": message_id})
+        return _resource("get_template_for_flow_message", document)
+
     # Look-ups
 
     async def find_ids_by_name(self, kind: Kind, name: str, group_id: str | None = None) -> list[str]:
@@ -147,6 +179,17 @@ def related_id(resource: Mapping[str, Any], relationship: str) -> str | None:
     """The id in a to-one relationship's `data`, if present."""
     data = ((resource.get("relationships") or {}).get(relationship) or {}).get("data")
     return data.get("id") if isinstance(data, dict) else None
+
+
+def _resource(operation_id: str, document: dict[str, Any] | None) -> dict[str, Any]:
+    data = (document or {}).get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("attributes"), dict):
+        raise ServerError(
+            f"{operation_id}: Klaviyo's answer has no resource in it",
+            operation=operation_id,
+            hint="run the command again; if it persists, report it with the output of -v",
+        )
+    return data
 
 
 def _created_id(operation_id: str, document: dict[str, Any] | None) -> str:

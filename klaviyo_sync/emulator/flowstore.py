@@ -78,12 +78,17 @@ class FlowOptions:
     `resnapshot_same_template`: a PATCH repeating the current copy's id mints another copy anyway.
     `delete_bound_copy`: DELETE of the copy a message is bound to succeeds instead of answering 400.
     `include_with_definition`: get_flow serves `include` beside `additional-fields[flow]` (else 400, as observed).
+    `stale_patch_answer`: the PATCH answer shows the `template_id` from before the repoint ([OBS] "eventual
+    consistency"); `stale_template_reads_s`: for that many seconds after a repoint the message's template read
+    still serves the copy it replaced.
     """
 
     absent_members: str = "reset"
     resnapshot_same_template: bool = False
     delete_bound_copy: bool = False
     include_with_definition: bool = False
+    stale_patch_answer: bool = False
+    stale_template_reads_s: float = 0.0
 
 
 def is_copy(template: dict[str, Any]) -> bool:
@@ -131,7 +136,23 @@ class FlowStore:
         return dict(node["data"]["message"])
 
     def bound_copy(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The copy the message's template read serves: the bound one, or for a while the one it replaced."""
+        previous = message.get("previous_template_id")
+        lagging = self.store.clock() < float(message.get("repointed_at", 0)) + self.options.stale_template_reads_s
+        if previous is not None and lagging and previous in self.acct.templates:
+            return self.store.get_template(self.acct, previous)
         return self.store.get_template(self.acct, self.message_definition(message)["template_id"])
+
+    def answered_node(self, action: dict[str, Any]) -> dict[str, Any]:
+        """The node a PATCH answers with: as stored, or with the template id from before the repoint."""
+        node = {"id": action["id"], **action["node"]}
+        message_ids = action.get("message_ids") or []
+        if self.options.stale_patch_answer and message_ids:
+            previous = self.messages[message_ids[0]].get("previous_template_id")
+            if previous is not None:
+                message = {**node["data"]["message"], "template_id": previous}
+                node["data"] = {**node["data"], "message": message}
+        return node
 
     # -- create_flow ------------------------------------------------------------------------------
 
@@ -330,6 +351,7 @@ class FlowStore:
             wanted = current["template_id"]
         if wanted != current["template_id"] or (self.options.resnapshot_same_template and "template_id" in given):
             wanted = self._snapshot(str(wanted), message_id, current["template_id"], f"{pointer}/message/template_id")
+            self.messages[message_id].update(previous_template_id=current["template_id"], repointed_at=self.store.clock())
         message["template_id"] = wanted
         action["node"]["data"] = {"status": status, "message": message}
         self.messages[message_id]["updated"] = self.store.now()

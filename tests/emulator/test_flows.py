@@ -200,3 +200,19 @@ def test_seeded_flows_persist_and_ids_stay_unique(tmp_path: Any, api_key: str) -
     action_ids = {a["id"] for a in flow["attributes"]["definition"]["actions"]}
     other = http.get(f"/api/flows/{again}", params={"additional-fields[flow]": "definition"}).json()["data"]
     assert action_ids.isdisjoint(a["id"] for a in other["attributes"]["definition"]["actions"])
+
+
+def test_stale_switches_lag_the_patch_answer_and_the_template_read(emulator_factory: Any, api_key: str) -> None:
+    now = [1_000_000.0]
+    options = FlowOptions(stale_patch_answer=True, stale_template_reads_s=2.0)
+    emulator = emulator_factory(EmulatorConfig(flows=options, clock=lambda: now[0]))
+    http = client(emulator, api_key)
+    flow = make_flow(http, [("Email #1", create_template(http, "Old", "<p>old</p>"))])
+    node = send_node(flow)
+    old_copy, message_id = node["data"]["message"]["template_id"], node["data"]["message"]["id"]
+    answer = repoint(http, node, create_template(http, "New", "<p>new</p>")).json()["data"]["attributes"]["definition"]
+    assert answer["data"]["message"]["template_id"] == old_copy  # the answer lags
+    assert http.get(f"/api/flow-messages/{message_id}/template").json()["data"]["id"] == old_copy
+    now[0] += 2.5
+    served = http.get(f"/api/flow-messages/{message_id}/template").json()["data"]
+    assert served["id"] != old_copy and served["attributes"]["html"] == "<p>new</p>"

@@ -61,8 +61,8 @@ def _flow(ctx: Context, fs: FlowStore, flow: dict[str, Any], *, definition: bool
     }
 
 
-def _action(ctx: Context, fs: FlowStore, action: dict[str, Any]) -> dict[str, Any]:
-    attributes = {"created": action["created"], "updated": action["updated"], "definition": _node(action)}
+def _action(ctx: Context, fs: FlowStore, action: dict[str, Any], node: dict[str, Any] | None = None) -> dict[str, Any]:
+    attributes = {"created": action["created"], "updated": action["updated"], "definition": node or _node(action)}
     relationships: dict[str, Any] = {
         "flow": {
             "data": {"type": "flow", "id": action["flow_id"]},
@@ -196,7 +196,8 @@ def get_flow_action(ctx: Context) -> Result:
 def update_flow_action(ctx: Context) -> Result:
     attrs = bodies.attributes(bodies.resource(ctx.body, "flow-action", path_id=path_id(ctx)), ACTION_UPDATE)
     fs = _flows(ctx)
-    return 200, ctx.document(_action(ctx, fs, fs.update_action(path_id(ctx), attrs["definition"])))
+    action = fs.update_action(path_id(ctx), attrs["definition"])
+    return 200, ctx.document(_action(ctx, fs, action, fs.answered_node(action)))
 
 
 # -- messages -------------------------------------------------------------------------------------
