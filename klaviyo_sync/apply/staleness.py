@@ -2,7 +2,7 @@
 
 A saved plan is stale when:
 - a manifest or a file it references was edited, added or removed (compared by SHA-256);
-- a live object the plan read was edited (its `updated` time or content hash differs) or deleted;
+- a live object the plan read was edited (its `updated` time or its content differs) or deleted;
 - a live object appeared under a name the plan creates, changes or refers to (applying would create a duplicate
   or act on the wrong object).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from klaviyo_sync.apply.schedule import own_rids, referenced_rids
 from klaviyo_sync.errors import StalePlanError
+from klaviyo_sync.plan.fingerprint import fingerprint_value
 from klaviyo_sync.resources import Kind, Plan, Resource, ResourceId, State
 
 MAX_LISTED = 20  # differences named in the message; the rest are counted
@@ -47,7 +48,7 @@ def live_differences(plan: Plan, live: State) -> list[str]:
             continue  # a link removed along with its deleted list or tag: that deletion is reported
         if resource is None:
             differences.append(f"{known_names.get(key, f'{_label(kind)} (id {object_id})')} was deleted from the account")
-        elif resource.version != version:
+        elif fingerprint_value(resource) != version:
             differences.append(f"{resource.address} (id {resource.id}) was changed in the account")
     watched: set[ResourceId] = set()
     for change in plan.changes:
