@@ -74,10 +74,17 @@ async def create_exactly_once(
 ) -> str:
     """Create an object the plan says does not exist yet, never twice.
 
-    After a failure that may have been committed (no response, or a 5xx), read back by name: if the object is
-    there, it is ours (the saved plan's staleness check, or the fresh plan, saw no object of that name); if not,
-    the create did not happen and is safe to send again. `existing`: ids that already held the name before this
-    create (the old half of a create-first replace), so never taken for the new object.
+    After a failure that may have been committed, read back by name: if the object is there, it is ours (the
+    saved plan's staleness check, or the fresh plan, saw no object of that name, and the account lock keeps other
+    applies out). If it is not there, what happens next depends on whether the look-up can be trusted:
+    - after a 5xx, Klaviyo answered: the request is over, and an object not found was not created, so the create
+      is sent again;
+    - after no answer at all (a timeout, a dropped connection), the request may still be running on Klaviyo's side
+      and commit later (a create held 36 s committed after a 30 s timeout). Not finding it proves nothing, and
+      sending it again could make a second copy, so it is not repeated in this run: the change fails with an
+      unknown outcome, the apply does not report success, and the next plan shows whether it landed.
+    `existing`: ids that already held the name before this create (the old half of a create-first replace), so
+    never taken for the new object.
     """
     last_error: ApiError | None = None
     for attempt in range(CREATE_ATTEMPTS):
@@ -100,6 +107,14 @@ async def create_exactly_once(
                 f"{kind.spec.label} {name!r} now exists {len(found)} times (ids {', '.join(found)}) after an interrupted create",
                 hint="another process is creating objects in this account; delete the extras, then run plan again",
             )
+        if isinstance(last_error, TransportError) and last_error.status is None:  # no answer: see above
+            raise TransportError(
+                f"{kind.spec.label} {name!r}: the create got no answer and may still commit later, so it is not sent again"
+                f" ({last_error.message})",
+                operation=last_error.operation,
+                ambiguous=True,
+                hint="run `klaviyo-sync plan` in a minute: it shows whether the object was created; apply again finishes",
+            ) from last_error
         await _pause(ctx, attempt)
     assert last_error is not None
     raise last_error

@@ -50,3 +50,36 @@ def test_a_create_first_replace_never_mistakes_the_old_object_for_the_new_one(
 
     asyncio.run(scenario())
     assert emulator.faults.injected, "the fault was injected"
+
+
+def test_a_create_that_got_no_answer_is_not_sent_again_when_the_look_up_finds_nothing() -> None:
+    """A create held past the client's timeout can commit later (seen: held 36 s, timed out at 30 s). A look-up
+    that finds nothing then proves nothing, so the create is not repeated: the change fails as unknown, and the
+    next plan shows whether it landed. (The emulator commits before it holds an answer, so a late commit is
+    scripted here: the one part no real server here can stage.)"""
+    from klaviyo_sync.apply.ids import IdBook
+    from klaviyo_sync.apply.steps import StepContext, create_exactly_once
+    from klaviyo_sync.errors import TransportError
+
+    class LateCommit:
+        def __init__(self) -> None:
+            self.creates = 0
+
+        async def find_ids_by_name(self, kind: Kind, name: str, group_id: str | None = None) -> list[str]:
+            return []  # not committed yet
+
+    client = LateCommit()
+
+    async def create() -> str:
+        client.creates += 1
+        raise TransportError("create_template: timed out", operation="create_template", ambiguous=True)
+
+    async def scenario() -> None:
+        ctx = StepContext(client=client, ids=IdBook(None, [], {}), retry_delay=0.0)  # type: ignore[arg-type]
+        with pytest.raises(TransportError) as unknown:
+            await create_exactly_once(ctx, Kind.TEMPLATE, "Promo", create)
+        assert unknown.value.ambiguous and "not sent again" in unknown.value.message
+        assert "plan" in unknown.value.hint
+
+    asyncio.run(scenario())
+    assert client.creates == 1
