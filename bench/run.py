@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.sizes.split(","):
             results["runs"].extend(run_size(SIZES[name], Path(workdir) / name, args))
     results["diff"] = measure_diff(args.diff_templates, args.diff_kb)
+    results["saved_plan"] = measure_saved_plan(args.diff_templates, args.diff_kb)
     results["startup"] = measure_startup()
     results["lint"] = worker({"job": "lint", "runs": 3})
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
@@ -177,6 +178,11 @@ def worker(job: dict[str, Any]) -> dict[str, Any]:
 def measure_diff(templates: int, kb: int) -> dict[str, Any]:
     result = worker({"job": "diff", "templates": templates, "kb": kb, "changed": templates // 10})
     return {"templates": templates, "kb": kb, **result, "targets": {"cpu_s": 2.0, "peak_mb": 500.0}}
+
+
+def measure_saved_plan(templates: int, kb: int) -> dict[str, Any]:
+    result = worker({"job": "saved_plan", "templates": templates, "kb": kb})
+    return {"templates": templates, "kb": kb, **result, "targets": {"file_mb": 5.0}}
 
 
 def measure_startup() -> dict[str, Any]:

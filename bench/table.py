@@ -105,12 +105,15 @@ def render(results: dict[str, Any]) -> str:
     ]
     if writes:
         lines += ["", "klaviyo-sync apply, the writes alone (before the verifying read):", *writes]
-    diff, startup = results["diff"], results["startup"]
+    diff, startup, saved = results["diff"], results["startup"], results["saved_plan"]
     lines += [
         "",
         f"diff of {diff['templates']} templates of {diff['kb']} KiB ({diff['changes']} changed): "
         f"{diff['cpu_s']:.2f} s CPU (target < {diff['targets']['cpu_s']:g}), diff's own peak {diff['diff_peak_mb']:.1f} MB, "
         f"process peak {diff['peak_mb']:.0f} MB with the inputs (target < {diff['targets']['peak_mb']:g})",
+        f"saved plan of {saved['changes']} changed templates of {saved['kb']} KiB ({saved['content_mb']:g} MB of content): "
+        f"{saved['file_mb']:.2f} MB on disk (target < {saved['targets']['file_mb']:g}), built and written in "
+        f"{saved['cpu_s']:.2f} s CPU, peak {saved['peak_mb']:.0f} MB with the inputs",
         f"machine load average (1 min): {results['load_average']['start']} at the start, "
         f"{results['load_average']['end']} at the end",
         f"klaviyo-sync --help: {startup['median_s']:.3f} s median, {startup['min_s']:.3f} s fastest of {startup['runs']} "

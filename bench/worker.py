@@ -65,6 +65,7 @@ def preload(job: str) -> None:
         ),
         "diff": ("klaviyo_sync.diff",),
         "lint": ("klaviyo_sync.language", "klaviyo_sync.manifest.templates"),
+        "saved_plan": ("klaviyo_sync.plan",),
     }
     for name in modules[job]:
         importlib.import_module(name)
@@ -274,7 +275,46 @@ def lint(job: dict[str, Any]) -> dict[str, Any]:
     return {"inputs": results, "target_s": 1.0}
 
 
+def saved_plan(job: dict[str, Any]) -> dict[str, Any]:
+    """The saved plan of `templates` changed templates of `kb` KiB: its size on disk, and what building it and
+    writing it cost (the file holds digests, so it grows with the number of changes, not their content)."""
+    import json as json_module
+    import tracemalloc
+    from types import SimpleNamespace
+
+    from klaviyo_sync.manifest.project import Thresholds
+    from klaviyo_sync.plan import build_plan, plan_to_json
+    from klaviyo_sync.resources import Kind, Resource, State
+
+    count, size = job["templates"], job["kb"] * 1024
+    body = ("<p>" + "y" * 96 + "</p>\n") * (size // 104)
+    desired, live = State(), State()
+    for index in range(count):
+        html = f"<html><body><h1>{index}</h1>\n{body}</body></html>\n"
+        name = (f"Template {index:04}",)
+        desired.add(Resource(Kind.TEMPLATE, name, {"editor_type": "CODE", "html": html, "text": None}))
+        live.add(Resource(Kind.TEMPLATE, name, {"editor_type": "CODE", "html": "old " + html, "text": None}, id=f"T{index:05}"))
+    project = SimpleNamespace(
+        state=desired, prune={}, ignore={}, thresholds=Thresholds(min_existing=count + 1), file_hashes={"klaviyo.yaml": "0" * 64}
+    )
+    tracemalloc.start()
+    with Stopwatch() as watch:
+        plan = build_plan(project, live)
+        text = json_module.dumps(plan_to_json(plan), indent=2, ensure_ascii=False) + "\n"
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {
+        "changes": len(plan.changes),
+        "file_mb": round(len(text.encode("utf-8")) / 2**20, 2),
+        "content_mb": round(count * size / 2**20, 1),
+        "wall_s": watch.wall,
+        "cpu_s": watch.cpu,
+        "build_peak_mb": round(traced_peak / 2**20, 1),
+    }
+
+
 JOBS = {
+    "saved_plan": saved_plan,
     "ours_plan": ours_plan,
     "ours_apply": ours_apply,
     "sdk_plan": sdk_plan,

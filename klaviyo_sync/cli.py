@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "preview": "Render the templates a plan would change, before and after.",
     "apply": "Make the account match the manifests (or a saved plan).",
     "export": "Write manifests and template files from a live account.",
+    "unlock": "Break the apply lock of an apply that was killed.",
     "emulator": "Run the local Klaviyo emulator on 127.0.0.1.",
 }
 

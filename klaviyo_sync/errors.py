@@ -6,10 +6,12 @@
     │   ├── ManifestError           the manifests are invalid
     │   └── PlanError               a plan was refused: ambiguity, prevent_destroy, thresholds, Klaviyo limits
     ├── StalePlanError              a saved plan no longer matches the manifests or the account
+    │   └── PlanMismatchError       a saved plan is not the plan the manifests and the account call for (edited)
     ├── ApplyError                  apply stopped part-way: `report` says what was applied, failed, not attempted
     ├── UnknownIdError              (apply.ids) a step needs an id that is neither in the account nor created
     ├── PartialChangeError          (apply.steps) a change of several requests failed part-way; `note` says where
     ├── DuplicateAfterCreateError   (apply.steps) a create whose answer was lost left two objects of one name
+    ├── LockedError                 (lock) another apply holds the account, or the lock could not be taken
     └── ApiError                    a request to Klaviyo failed: operation, status, code, detail, source, hint
         ├── TransportError          no usable answer, so the outcome is unknown: no response at all (timeout,
         │   │                       dropped connection) or an unreadable one; `ambiguous` for writes
@@ -101,6 +103,23 @@ class StalePlanError(KlaviyoSyncError):
             hint="run `klaviyo-sync plan --out FILE` again and review the new plan",
         )
         self.differences = differences
+
+
+class PlanMismatchError(StalePlanError):
+    """The file's changes differ from the plan derived again: it was edited, or made by another version."""
+
+    def __init__(self, differences: list[str]) -> None:
+        KlaviyoSyncError.__init__(
+            self,
+            "Saved plan is not the plan the manifests and the account call for, so nothing was changed: "
+            + "; ".join(differences[:MAX_DIFFERENCES_SHOWN])
+            + (f"; and {len(differences) - MAX_DIFFERENCES_SHOWN} more" if len(differences) > MAX_DIFFERENCES_SHOWN else ""),
+            hint="a saved plan is applied only as it was written by `klaviyo-sync plan --out FILE`; plan again and review it",
+        )
+        self.differences = differences
+
+
+MAX_DIFFERENCES_SHOWN = 20
 
 
 class ApplyError(KlaviyoSyncError):

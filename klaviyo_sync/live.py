@@ -25,6 +25,7 @@ from typing import Any
 
 from klaviyo_sync.client import KlaviyoClient, related_id
 from klaviyo_sync.errors import NotFoundError, ServerError
+from klaviyo_sync.lock import LOCK_NAME
 from klaviyo_sync.partitions import AUTO, Partitioning, Walked, WalkStats, all_or_nothing, walk_collection
 from klaviyo_sync.resources import Kind, Resource, State, content_hash
 
@@ -178,6 +179,8 @@ async def _read_templates(
     )
     templates = []
     for item in collected.data:
+        if _name(item) == LOCK_NAME:
+            continue  # an apply's lock marker is not part of the account as the tool sees it
         attributes = _attributes(item)
         attrs: dict[str, Any] = {key: attributes.get(key) for key in ("editor_type", "html", "text")}
         if item["id"] in definitions and definitions[item["id"]] is not None:

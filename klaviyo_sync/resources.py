@@ -233,6 +233,9 @@ class Plan:
     live_ids: dict[str, str] = field(default_factory=dict)
     # What the plan's safety checks need besides its changes (`klaviyo_sync.plan.safety`); None in a read plan file.
     safety: Safety | None = None
+    # How it was asked for: a saved plan is derived again with the same --target and --force.
+    targets: tuple[str, ...] = ()
+    force: bool = False
 
     def check(self, *, force: bool = False) -> list[str]:
         """Run the safety checks on this plan: raise PlanError when refused, return the warnings."""

@@ -163,6 +163,13 @@ class KlaviyoClient(KlaviyoHttp):
             return await self._ids_named("get_tags", params, name, group_id=group_id)
         raise ValueError(f"{kind.spec.label}s have no name to look up")
 
+    async def templates_named(self, name: str) -> list[dict[str, Any]]:
+        """Every template named exactly `name`, as listed: id and attributes (created, updated, html)."""
+        found: list[dict[str, Any]] = []
+        async for page in self.paginate("get_templates", {"filter": equals("name", name)}):
+            found.extend(item for item in page.get("data") or [] if (item.get("attributes") or {}).get("name") == name)
+        return found
+
     async def _ids_named(self, operation_id: str, params: dict[str, str], name: str, group_id: str | None = None) -> list[str]:
         ids: list[str] = []
         async for page in self.paginate(operation_id, params):

@@ -1,8 +1,15 @@
 """`klaviyo-sync apply`: make the account match the manifests, or execute a saved plan.
 
 With a project PATH it plans, shows the plan and asks for `yes` (unless --auto-approve; without a terminal to
-ask on, it refuses rather than wait). With a saved PLAN.json it checks the plan is not stale, then applies it
-without asking: it was reviewed when it was saved.
+ask on, it refuses rather than wait). A saved PLAN.json is a contract, not a script: apply derives the plan
+again from the manifests and the live account (so the safety checks run again), refuses it unless it is the
+same plan that was reviewed, and then applies the plan it derived, with content from the project, never from
+the file. It does not ask: the plan was reviewed when it was saved.
+
+Only one apply changes an account at a time (`klaviyo_sync.lock`). Once there is something to change, apply takes
+the account's lock, reads the account again under it and goes ahead only if the plan is still the one shown (or
+saved); otherwise it refuses, having written nothing. A busy lock is refused at once, or waited for with
+--lock-timeout.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +37,12 @@ from klaviyo_sync.commands.common import (
     use_color,
     var_option,
 )
-from klaviyo_sync.errors import ApplyError, ConfigError
+from klaviyo_sync.errors import ApplyError, ConfigError, PlanMismatchError
 from klaviyo_sync.resources import Plan, State
 
 if TYPE_CHECKING:
     from klaviyo_sync.inputs import ProjectLoading
+    from klaviyo_sync.manifest.project import Project
 
 CONFIRM_WORD = "yes"
 
@@ -86,6 +94,14 @@ abandons the requests in flight.""",
     default=None,
     help="With a saved plan: the project directory whose manifests the plan was made from. Default: the current directory.",
 )
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Wait this long for another apply to this account to finish; 0 refuses at once.",
+)
 @no_color_option
 @connection_options
 def command(
@@ -96,6 +112,7 @@ def command(
     output_format: str,
     targets: tuple[str, ...],
     project_dir: Path | None,
+    lock_timeout: float,
     no_color: bool,
     connection: ConnectionOptions,
 ) -> None:
@@ -106,12 +123,12 @@ def command(
     if saved:
         if targets or force:
             raise ConfigError("--target and --force apply to planning, not to a saved plan", hint="plan again with them")
-        plan = _read_saved_plan(path)
+        saved_plan, saved_data = _read_saved_plan(path)
         from klaviyo_sync.inputs import loading_project
 
         root = project_dir or Path(".")
         with problems_from_cwd(root), loading_project(root, values) as loading, open_connection(connection) as conn:
-            asyncio.run(_apply_saved(plan, loading, conn, output))
+            asyncio.run(_apply_saved(saved_plan, saved_data, loading, conn, output, lock_timeout))
         return
     if project_dir is not None:
         raise ConfigError(
@@ -120,17 +137,31 @@ def command(
     from klaviyo_sync.inputs import loading_project
 
     with problems_from_cwd(path), loading_project(path, values) as loading, open_connection(connection) as conn:
-        plan, live = asyncio.run(_plan(loading, conn, targets, force))
+        project, plan = asyncio.run(_plan(loading, conn, targets, force))
         _show_plan(plan, output)
         if plan.empty:
             _emit_json_result(output, None)
             return
         if not auto_approve:
             _confirm(output)
-        asyncio.run(_apply(plan, live, conn, output))
+
+        def derive(live: State) -> Plan:
+            from klaviyo_sync.plan import build_plan
+
+            again = build_plan(project, live, targets=targets, force=force)
+            differences = _differences(plan, again)
+            if differences and not again.empty:
+                raise ConfigError(
+                    "the account changed after the plan was shown, so nothing was changed: " + "; ".join(differences[:10]),
+                    hint="run apply again to see the plan as it is now",
+                )
+            return again
+
+        asyncio.run(_apply_locked(project, derive, conn, output, lock_timeout))
 
 
-def _read_saved_plan(path: Path) -> Plan:
+def _read_saved_plan(path: Path) -> tuple[Plan, dict[str, Any]]:
+    """The plan as the file describes it (for the staleness check) and its JSON form (the contract)."""
     from klaviyo_sync.plan import plan_from_json
 
     hint = "write one with `klaviyo-sync plan --out FILE`"
@@ -141,20 +172,51 @@ def _read_saved_plan(path: Path) -> Plan:
     except RecursionError:
         raise ConfigError(f"the saved plan {path} is damaged: it is nested too deeply to be a plan", hint=hint) from None
     try:
-        return plan_from_json(data)
+        return plan_from_json(data), data
     except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:
         # A hand-edited or truncated file: any member of the wrong type is damage, never a crash.
         raise ConfigError(f"the saved plan {path} is damaged: {type(exc).__name__} {exc}", hint=hint) from None
 
 
-async def _plan(loading: ProjectLoading, conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Plan, State]:
+async def _plan(loading: ProjectLoading, conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Project, Plan]:
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
     from klaviyo_sync.plan import build_plan
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
         project, live = await read_account(loading, client)
-    return build_plan(project, live, targets=targets, force=force), live
+    return project, build_plan(project, live, targets=targets, force=force)
+
+
+def _differences(first: Plan, again: Plan) -> list[str]:
+    from klaviyo_sync.plan import plan_to_json, same_changes
+
+    return same_changes(plan_to_json(first)["changes"], plan_to_json(again)["changes"])
+
+
+async def _apply_locked(
+    project: Project, derive: Callable[[State], Plan], conn: Connection, output: Output, lock_timeout: float
+) -> None:
+    """Take the account's lock, read the account again under it, derive the plan (which refuses when it is no
+    longer the one reviewed) and apply it; the lock is released however this ends."""
+    from klaviyo_sync.client import KlaviyoClient
+    from klaviyo_sync.inputs import managed_template_names
+    from klaviyo_sync.live import read_live_state
+    from klaviyo_sync.lock import AccountLock
+
+    def waiting(holder: Any) -> None:
+        output.echo(f"Waiting for another apply to finish: {holder.describe()}")
+
+    async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
+        lock = AccountLock(client, wait=lock_timeout, on_wait=waiting)
+        async with lock.held():
+            live = await read_live_state(client, managed_templates=managed_template_names(project.state))
+            plan = derive(live)
+            if plan.empty:
+                output.echo("No changes left to make: another apply made them while this one waited for the lock.")
+                _emit_json_result(output, None)
+                return
+            await _apply(plan, live, conn, output)
 
 
 def _show_plan(plan: Plan, output: Output) -> None:
@@ -175,20 +237,34 @@ def _confirm(output: Output) -> None:
         raise ConfigError("Apply cancelled: nothing was changed.", hint="type yes in full to apply")
 
 
-async def _apply_saved(plan: Plan, loading: ProjectLoading, conn: Connection, output: Output) -> None:
-    from klaviyo_sync.apply import check_staleness
+async def _apply_saved(
+    saved: Plan, data: dict[str, Any], loading: ProjectLoading, conn: Connection, output: Output, lock_timeout: float
+) -> None:
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        # Only the files' hashes matter here (staleness); the plan that was saved checked their content.
+        # The saved plan's manifests passed the HTML checks when it was made; their hashes say they are unchanged.
         project, live = await read_account(loading, client, check_html=False)
-    check_staleness(plan, current_hashes=project.file_hashes, live=live)
+
+    def derive(live: State) -> Plan:
+        """The plan the manifests and the account call for now (every safety check run again), if it is the saved one."""
+        from klaviyo_sync.apply import check_staleness
+        from klaviyo_sync.plan import build_plan, plan_to_json, same_changes
+
+        check_staleness(saved, current_hashes=project.file_hashes, live=live)
+        plan = build_plan(project, live, targets=saved.targets, force=saved.force)
+        differences = same_changes(data["changes"], plan_to_json(plan)["changes"])
+        if differences:
+            raise PlanMismatchError(differences)
+        return plan
+
+    plan = derive(live)  # refused here, before the lock is taken, is refused without a single write
     output.echo(f"The saved plan is current: {len(plan.changes)} change(s) to apply.")
     if plan.empty:
         _emit_json_result(output, None)
         return
-    await _apply(plan, live, conn, output)
+    await _apply_locked(project, derive, conn, output, lock_timeout)
 
 
 async def _apply(plan: Plan, live: State, conn: Connection, output: Output) -> None:

@@ -103,17 +103,18 @@ def command(
         with loading_project(path, parse_var_options(variables)) as loading, open_connection(connection) as conn:
             project, live = asyncio.run(_read_account(loading, conn, exact_reads))
         plan = build_plan(project, live, targets=targets, force=force)
-    data = plan_to_json(plan)
+    data = plan_to_json(plan)  # content as digests: what a saved plan holds and `--format json` prints
     if out is not None:
         _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    view = data if output_format == "json" else plan_to_json(plan, full_content=True)
     if output_format == "text":
-        output = render_text(data, color=use_color(no_color), verbose=connection.verbose > 0)
+        output = render_text(view, color=use_color(no_color), verbose=connection.verbose > 0)
     elif output_format == "markdown" and preview_summary is not None:
         from klaviyo_sync.render.markdown import with_preview
 
-        output = with_preview(data, _read_summary(preview_summary))
+        output = with_preview(view, _read_summary(preview_summary))
     else:
-        output = RENDERERS[output_format](data)
+        output = RENDERERS[output_format](view)
     click.echo(output, nl=False)
     if out is not None:
         click.echo(f"Saved the plan to {out}; `klaviyo-sync apply {out}` applies exactly this.", err=True)

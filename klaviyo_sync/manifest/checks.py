@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from klaviyo_sync.errors import Problem
 from klaviyo_sync.kinds import KINDS
+from klaviyo_sync.lock import LOCK_NAME
 from klaviyo_sync.manifest.declarations import Declared
 from klaviyo_sync.resources import Kind, ResourceId
 
@@ -36,7 +37,21 @@ def check_all(declared: list[Declared], ignore: Mapping[Kind, tuple[str, ...]]) 
     problems += check_renames(declared, first)
     problems += check_ignored(declared, ignore)
     problems += check_limits(declared)
+    problems += check_reserved(declared)
     return problems
+
+
+def check_reserved(declared: list[Declared]) -> list[Problem]:
+    """The apply lock's marker template has a name of its own; a declared template may not take it."""
+    return [
+        item.problem(
+            ("name",),
+            f'the template name "{LOCK_NAME}" is reserved: apply uses a template of that name as its lock',
+            "choose another name",
+        )
+        for item in declared
+        if item.resource.kind is Kind.TEMPLATE and item.resource.name == LOCK_NAME
+    ]
 
 
 def check_duplicates(declared: list[Declared], first: dict[ResourceId, Declared]) -> list[Problem]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from klaviyo_sync.diff import ProjectLike, compare
-from klaviyo_sync.plan.codec import PLAN_FORMAT_VERSION, plan_from_json, plan_to_json
+from klaviyo_sync.plan.codec import PLAN_FORMAT_VERSION, plan_from_json, plan_to_json, same_changes
 from klaviyo_sync.plan.fingerprint import fingerprint
 from klaviyo_sync.plan.lint import lint_notes
 from klaviyo_sync.plan.order import DELETE_ACTIONS, UPDATE_ACTIONS, order_changes
@@ -32,6 +32,7 @@ __all__ = [
     "parse_target",
     "plan_from_json",
     "plan_to_json",
+    "same_changes",
 ]
 
 
@@ -57,6 +58,8 @@ def build_plan(
         fingerprint=fingerprint(live),
         live_ids=dict(sorted(comparison.live_ids.items())),
         safety=Safety.of(comparison, project.state, live, project.thresholds, now or datetime.now(UTC)),
+        targets=tuple(targets),
+        force=force,
     )
     plan.warnings = plan.check(force=force) + lint_notes(project, plan.changes)
     return plan

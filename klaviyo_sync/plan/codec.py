@@ -1,28 +1,53 @@
-"""The JSON form of a plan: what `--out` saves, what `apply PLANFILE` reads and what every renderer draws from.
+"""The JSON form of a plan: what `plan --format json` prints and `--out` saves, and what `apply PLANFILE` checks.
 
-It holds the desired objects, the manifest hashes, the revision and the live fingerprint, and never a secret.
-Each new value is written once: a content field (a template's HTML) a change sets is in its `fields[].new`
-only, and is put back into the desired object when the plan is read. Live objects carry no content at all.
-Documented by schemas/plan.schema.json.
+A saved plan is a contract, not a script: `apply PLANFILE` derives the plan again from the manifests and the live
+account and goes ahead only when it is this same plan (`same_changes`), then applies the plan it derived. So the
+file never has to carry content: each content value (a template's HTML, text or definition; any kind's
+`content_fields`) is written as its digest, `{"sha256": ..., "bytes": ...}`, which is all the comparison needs.
+The form holds the changes with their reasons, the targets and --force the plan was made with, the manifest
+hashes, the revision and the live fingerprint, and never a secret. Documented by schemas/plan.schema.json.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from klaviyo_sync import __version__
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.errors import ConfigError
-from klaviyo_sync.resources import Action, Change, FieldChange, Kind, Origin, Plan, ReplaceMode, Resource
+from klaviyo_sync.resources import Action, Change, FieldChange, Kind, Origin, Plan, ReplaceMode, Resource, content_hash
 
-PLAN_FORMAT_VERSION = 1
+PLAN_FORMAT_VERSION = 2
 
 
-def resource_to_json(resource: Resource, *, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """`leave_out`: attributes written elsewhere (a change's fields) or not the plan's business (live content)."""
+def content_digest(value: Any) -> dict[str, Any] | None:
+    """What a saved plan writes for a content value: its SHA-256 and size; None, or a digest read back, stays."""
+    if value is None or is_digest(value):
+        return value
+    data = value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {"sha256": content_hash(value), "bytes": len(data.encode("utf-8", "surrogatepass"))}
+
+
+def is_digest(value: Any) -> bool:
+    """Whether `value` is a content digest as `content_digest` writes it."""
+    return isinstance(value, dict) and set(value) == {"sha256", "bytes"}
+
+
+def _digested(kind: Kind, attrs: Mapping[str, Any], full_content: bool = False) -> dict[str, Any]:
+    content = () if full_content else kind.spec.content_fields
+    return {name: content_digest(value) if name in content else value for name, value in attrs.items()}
+
+
+def resource_to_json(
+    resource: Resource, *, leave_out: frozenset[str] = frozenset(), full_content: bool = False
+) -> dict[str, Any]:
+    """`leave_out`: attributes written elsewhere (a change's fields) or not the plan's business (live content).
+    Content attributes are written as digests unless `full_content`."""
     data: dict[str, Any] = {"kind": resource.kind.value, "key": list(resource.key), "address": resource.address}
-    data["attrs"] = {name: resource.attrs[name] for name in sorted(resource.attrs) if name not in leave_out}
+    kept = {name: resource.attrs[name] for name in sorted(resource.attrs) if name not in leave_out}
+    data["attrs"] = _digested(resource.kind, kept, full_content)
     if resource.origin is not None:
         data["origin"] = {"file": resource.origin.file, "line": resource.origin.line, "column": resource.origin.column}
     if resource.renamed_from:
@@ -67,7 +92,14 @@ def _content_set(change: Change) -> dict[str, Any]:
     return {f.field: f.new for f in change.fields if f.field in content}
 
 
-def change_to_json(change: Change) -> dict[str, Any]:
+def _field_to_json(kind: Kind, change: FieldChange, full_content: bool) -> dict[str, Any]:
+    old, new = change.old, change.new
+    if change.field in kind.spec.content_fields and not full_content:
+        old, new = content_digest(old), content_digest(new)
+    return {"field": change.field, "old": old, "new": new, "forces_replacement": change.forces_replacement}
+
+
+def change_to_json(change: Change, *, full_content: bool = False) -> dict[str, Any]:
     content = frozenset(change.kind.spec.content_fields)
     return {
         "address": change.address,
@@ -76,15 +108,16 @@ def change_to_json(change: Change) -> dict[str, Any]:
         "key": list(change.key),
         "reason": change.reason,
         "replace_mode": change.replace_mode.value if change.replace_mode else None,
-        "fields": [
-            {"field": f.field, "old": f.old, "new": f.new, "forces_replacement": f.forces_replacement} for f in change.fields
-        ],
-        "desired": resource_to_json(change.desired, leave_out=frozenset(_content_set(change))) if change.desired else None,
+        "fields": [_field_to_json(change.kind, f, full_content) for f in change.fields],
+        "desired": resource_to_json(change.desired, leave_out=frozenset(_content_set(change)), full_content=full_content)
+        if change.desired
+        else None,
         "live": resource_to_json(change.live, leave_out=content) if change.live else None,
     }
 
 
 def change_from_json(data: Mapping[str, Any]) -> Change:
+    """A change as the file describes it; its content values are digests (a read plan is for checking, not applying)."""
     fields = tuple(FieldChange(f["field"], f["old"], f["new"], bool(f.get("forces_replacement"))) for f in data["fields"])
     kind = Kind(data["kind"])
     content = {f.field: f.new for f in fields if f.field in kind.spec.content_fields}
@@ -100,14 +133,17 @@ def change_from_json(data: Mapping[str, Any]) -> Change:
     )
 
 
-def plan_to_json(plan: Plan) -> dict[str, Any]:
-    """The versioned JSON form, documented by schemas/plan.schema.json."""
+def plan_to_json(plan: Plan, *, full_content: bool = False) -> dict[str, Any]:
+    """The versioned JSON form, documented by schemas/plan.schema.json. `full_content`: content values in full
+    instead of digests, for the renderers that show them (a unified HTML diff); never saved."""
     return {
         "format_version": PLAN_FORMAT_VERSION,
         "tool": {"name": "klaviyo-sync", "version": __version__},
         "revision": REVISION,
+        "targets": list(plan.targets),
+        "force": plan.force,
         "summary": plan.counts(),
-        "changes": [change_to_json(change) for change in plan.changes],
+        "changes": [change_to_json(change, full_content=full_content) for change in plan.changes],
         "unmanaged": [_reference_to_json(resource) for resource in plan.unmanaged],
         "warnings": list(plan.warnings),
         "manifest_hashes": dict(plan.manifest_hashes),
@@ -116,7 +152,15 @@ def plan_to_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-_TOP_LEVEL_TYPES = {"changes": list, "unmanaged": list, "warnings": list, "manifest_hashes": dict, "fingerprint": dict}
+_TOP_LEVEL_TYPES = {
+    "changes": list,
+    "unmanaged": list,
+    "warnings": list,
+    "manifest_hashes": dict,
+    "fingerprint": dict,
+    "targets": list,
+    "force": bool,
+}
 
 
 def plan_from_json(data: Any) -> Plan:
@@ -144,6 +188,35 @@ def plan_from_json(data: Any) -> Plan:
             fingerprint=dict(data["fingerprint"]),
             warnings=list(data["warnings"]),
             live_ids=dict(data.get("live_ids", {})),
+            targets=tuple(str(target) for target in data["targets"]),
+            force=data["force"],
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the plan file is damaged: {type(exc).__name__} {exc}", hint="plan again") from None
+
+
+def same_changes(saved: list[Any], derived: list[dict[str, Any]]) -> list[str]:
+    """How the changes of a saved plan's JSON form differ from those of the plan derived now; [] when they are
+    the same plan. Each difference names the change by its address and action."""
+
+    def label(change: Any) -> str:
+        if isinstance(change, dict):
+            return f"{change.get('action', '?')} {change.get('address', '?')}"
+        return "an entry that is not a change"
+
+    differences: list[str] = []
+    saved_labels = [label(change) for change in saved]
+    derived_labels = [label(change) for change in derived]
+    for name in saved_labels:
+        if name not in derived_labels:
+            differences.append(f"the file has `{name}`, which the manifests and the account do not call for")
+    for name in derived_labels:
+        if name not in saved_labels:
+            differences.append(f"the manifests and the account call for `{name}`, which the file does not have")
+    if not differences:
+        for name, ours, theirs in zip(saved_labels, saved, derived, strict=True):
+            if ours != theirs:
+                differences.append(f"`{name}` differs from the change the manifests and the account call for")
+        if not differences and saved_labels != derived_labels:
+            differences.append("the file runs the changes in another order")
+    return differences

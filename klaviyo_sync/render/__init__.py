@@ -1,6 +1,7 @@
 """Renderers of a plan: text for terminals, markdown for pull requests, JSON for machines.
 
-All three start from the JSON form (`klaviyo_sync.plan.plan_to_json`), so they cannot disagree.
+All three start from the JSON form (`klaviyo_sync.plan.plan_to_json`), so they cannot disagree; text and
+markdown from its full-content variant, since they show content diffs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from klaviyo_sync.resources import Plan
 
 
 def _as_json(plan: Plan | dict[str, Any]) -> dict[str, Any]:
-    return plan if isinstance(plan, dict) else plan_to_json(plan)
+    return plan if isinstance(plan, dict) else plan_to_json(plan, full_content=True)
 
 
 def render_json(plan: Plan | dict[str, Any]) -> str:
-    return json.dumps(_as_json(plan), indent=2, ensure_ascii=False) + "\n"
+    """The JSON form as `plan --format json` prints it and `--out` saves it: content as digests."""
+    data = plan if isinstance(plan, dict) else plan_to_json(plan)
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def render_text(plan: Plan | dict[str, Any], color: bool = False, verbose: bool = False) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from klaviyo_sync.diff import normalise_text
 from klaviyo_sync.kinds import TEXT_FIELDS
+from klaviyo_sync.plan.codec import is_digest
 
 SYMBOLS = {
     "create": "+",
@@ -150,6 +151,10 @@ def change_view(change: Mapping[str, Any]) -> ChangeView:
 def field_view(item: Mapping[str, Any], *, created: bool) -> FieldView:
     name, old, new = item["field"], item["old"], item["new"]
     forces = bool(item.get("forces_replacement"))
+    if is_digest(old) or is_digest(new):  # a saved plan: content is known by its digest only
+        if created:
+            return FieldView(name, "+", f"({_digest(new)})")
+        return FieldView(name, "~", f"{_digest(old)} -> {_digest(new)}", forces)
     if name in TEXT_FIELDS:
         if created:
             return FieldView(name, "+", f"({_size(new)})")
@@ -222,6 +227,12 @@ def _pretty(value: Any) -> str:
 
 def _scalar(value: Any) -> str:
     return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _digest(value: Any) -> str:
+    if not is_digest(value):
+        return "none"
+    return f"{value['bytes']:,} bytes, sha256 {value['sha256'][:12]}"
 
 
 def _size(value: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from importlib import resources
@@ -12,7 +13,7 @@ import pytest
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.errors import ConfigError, PlanError
 from klaviyo_sync.plan import build_plan, plan_from_json, plan_to_json
-from klaviyo_sync.resources import Action, Kind, Plan, State
+from klaviyo_sync.resources import Action, Kind, Plan, State, content_hash
 from tests.plan.builders import Project, Thresholds, default_group, desired, link, live, state
 
 
@@ -99,15 +100,15 @@ def test_json_round_trip_and_schema() -> None:
     plan = build_plan(*mixed_case())
     data = plan_to_json(plan)
     jsonschema.Draft202012Validator(plan_schema()).validate(data)
-    assert data["revision"] == REVISION and data["format_version"] == 1
+    assert data["revision"] == REVISION and data["format_version"] == 2
     again = plan_from_json(json.loads(json.dumps(data)))
     assert plan_to_json(again) == data
     assert [c.action for c in again.changes] == [c.action for c in plan.changes]
     assert again.changes[0].live is not None and again.changes[0].live.id == plan.changes[0].live.id
 
 
-def test_a_saved_plan_holds_each_new_value_once() -> None:
-    """New content sits in the change's fields only; reading the plan puts it back into the desired object."""
+def test_a_saved_plan_holds_content_as_digests_only() -> None:
+    """Apply takes content from the project, never from the file: the file needs only what tells two values apart."""
     body, changed = "<p>" + "x" * 500 + "</p>", "<p>changed</p>"
     kept = live(Kind.TEMPLATE, "Kept", attrs={"editor_type": "CODE", "html": "<p>old</p>", "text": "same"})
     project = Project(
@@ -120,10 +121,10 @@ def test_a_saved_plan_holds_each_new_value_once() -> None:
     )
     plan = build_plan(project, state([kept]))
     text = json.dumps(plan_to_json(plan))
-    assert text.count(body) == 1 and text.count(changed) == 1
-    again = {c.key: c for c in plan_from_json(json.loads(text)).changes}
-    assert again[("New",)].desired.attrs["html"] == body
-    assert again[("Kept",)].desired.attrs == {"editor_type": "CODE", "html": changed, "text": "same"}
+    assert body not in text and changed not in text and "<p>old</p>" not in text and '"same"' not in text
+    fields = {c["key"][0]: c["fields"] for c in json.loads(text)["changes"]}
+    html = next(f for f in fields["New"] if f["field"] == "html")
+    assert html["new"] == {"sha256": hashlib.sha256(body.encode()).hexdigest(), "bytes": len(body)} and html["old"] is None
 
 
 def test_schema_is_a_valid_2020_12_schema() -> None:
@@ -135,8 +136,9 @@ def test_schema_is_a_valid_2020_12_schema() -> None:
     [
         ([], "not a klaviyo-sync plan"),
         ({"format_version": 99}, "format version 99"),
-        ({"format_version": 1, "revision": "2020-01-01"}, "revision '2020-01-01'"),
-        ({"format_version": 1, "revision": REVISION, "changes": {}}, "'changes' is missing or malformed"),
+        ({"format_version": 1}, "format version 1"),
+        ({"format_version": 2, "revision": "2020-01-01"}, "revision '2020-01-01'"),
+        ({"format_version": 2, "revision": REVISION, "changes": {}}, "'changes' is missing or malformed"),
     ],
 )
 def test_bad_plan_files_are_refused_clearly(data: object, message: str) -> None:
@@ -147,7 +149,7 @@ def test_bad_plan_files_are_refused_clearly(data: object, message: str) -> None:
 def test_fingerprint_covers_every_live_object_read() -> None:
     project, account = mixed_case()
     plan = build_plan(project, account)
-    expected = {f"{r.kind.value}:{r.id}": r.version for r in account}
+    expected = {f"{r.kind.value}:{r.id}": content_hash({"version": r.version, "attrs": dict(r.attrs)}) for r in account}
     assert plan.fingerprint == expected
     assert plan.manifest_hashes == project.file_hashes
 

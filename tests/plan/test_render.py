@@ -182,10 +182,15 @@ def test_markdown_fence_survives_backticks_in_content() -> None:
     assert "````diff" in markdown
 
 
-def test_renderers_accept_the_json_form_of_a_saved_plan() -> None:
-    data = plan_to_json(rich_plan())
+def test_renderers_accept_the_json_form_of_a_plan() -> None:
+    data = plan_to_json(rich_plan(), full_content=True)
     assert render_text(data) == render_text(rich_plan())
     assert render_markdown(json.loads(json.dumps(data))) == render_markdown(rich_plan())
+
+
+def test_renderers_show_a_saved_plans_content_by_its_digest() -> None:
+    text = render_text(plan_to_json(rich_plan()))
+    assert "bytes, sha256 " in text and "--- html (account)" not in text
 
 
 def test_markdown_shows_names_as_typed_without_markup_or_mentions() -> None:
