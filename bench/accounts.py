@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +23,16 @@ class Size:
     tags: int
     tag_groups: int  # declared groups; the account's default group comes on top
     tags_per_list: int = 3
+    blocks: int = 0  # universal content blocks (html blocks: shared headers, footers, legal text)
     min_kb: int = 20
     max_kb: int = 100
 
 
 SIZES = {
-    "small": Size("small", templates=20, lists=5, tags=10, tag_groups=2),
-    "medium": Size("medium", templates=200, lists=40, tags=100, tag_groups=10),
+    "small": Size("small", templates=20, lists=5, tags=10, tag_groups=2, blocks=5),
+    "medium": Size("medium", templates=200, lists=40, tags=100, tag_groups=10, blocks=30),
     # Klaviyo's limits: 1,000 templates, 500 tags, 50 groups counting the default one.
-    "large": Size("large", templates=1000, lists=150, tags=500, tag_groups=49),
+    "large": Size("large", templates=1000, lists=150, tags=500, tag_groups=49, blocks=150),
 }
 
 OPT_IN = "single_opt_in"
@@ -55,11 +56,13 @@ WORDS = [
 
 @dataclass
 class AccountSpec:
-    """What the account should hold: {group: [tags]}, [(list, [(group, tag)])], {template name: html}."""
+    """What the account should hold: {group: [tags]}, [(list, [(group, tag)])], {template name: html},
+    {universal content block name: html}."""
 
     tag_groups: dict[str, list[str]]
     lists: list[tuple[str, list[tuple[str, str]]]]
     templates: dict[str, str]
+    blocks: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -67,7 +70,7 @@ class AccountSpec:
     @staticmethod
     def from_json(data: dict[str, Any]) -> AccountSpec:
         lists = [(name, [(group, tag) for group, tag in tags]) for name, tags in data["lists"]]
-        return AccountSpec(data["tag_groups"], lists, data["templates"])
+        return AccountSpec(data["tag_groups"], lists, data["templates"], data.get("blocks", {}))
 
 
 def generate(size: Size, seed: int = 7) -> AccountSpec:
@@ -90,7 +93,11 @@ def generate(size: Size, seed: int = 7) -> AccountSpec:
     templates = {
         f"Template {index:04}": _html(rng, index, rng.randint(size.min_kb, size.max_kb) * 1024) for index in range(size.templates)
     }
-    return AccountSpec(groups, lists, templates)
+    blocks = {
+        f"Block {index:03}": f"<p>Shared block {index}: " + " ".join(rng.choice(WORDS) for _ in range(30)) + "</p>\n"
+        for index in range(size.blocks)
+    }
+    return AccountSpec(groups, lists, templates, blocks)
 
 
 def _html(rng: random.Random, index: int, length: int) -> str:
@@ -107,16 +114,19 @@ def _html(rng: random.Random, index: int, length: int) -> str:
 
 
 def update_templates(spec: AccountSpec, fraction: float = 0.10) -> list[str]:
-    """Change the HTML of every 1/fraction-th template (10 %: one in ten); returns their names."""
+    """Change the HTML of every 1/fraction-th template and block (10 %: one in ten); returns their names."""
     step = max(1, round(1 / fraction))
     changed = [name for index, name in enumerate(sorted(spec.templates)) if index % step == 0]
     for name in changed:
         spec.templates[name] = spec.templates[name].replace("<body>\n", "<body>\n<p>Updated for the benchmark.</p>\n", 1)
-    return changed
+    blocks = [name for index, name in enumerate(sorted(spec.blocks)) if index % step == 0]
+    for name in blocks:
+        spec.blocks[name] = spec.blocks[name].replace("<p>", "<p>Updated: ", 1)
+    return changed + blocks
 
 
 def write_project(spec: AccountSpec, root: Path) -> Path:
-    """Write klaviyo.yaml and one HTML file per template under `root`; returns `root`."""
+    """Write klaviyo.yaml and one HTML file per template and block under `root`; returns `root`."""
     (root / "templates").mkdir(parents=True, exist_ok=True)
     templates = []
     for index, (name, html) in enumerate(sorted(spec.templates.items())):
@@ -124,6 +134,13 @@ def write_project(spec: AccountSpec, root: Path) -> Path:
         if not path.exists() or path.read_text(encoding="utf-8") != html:
             path.write_text(html, encoding="utf-8")
         templates.append({"name": name, "html": f"templates/{path.name}"})
+    (root / "blocks").mkdir(exist_ok=True)
+    blocks = []
+    for index, (name, html) in enumerate(sorted(spec.blocks.items())):
+        path = root / "blocks" / f"b{index:03}.html"
+        if not path.exists() or path.read_text(encoding="utf-8") != html:
+            path.write_text(html, encoding="utf-8")
+        blocks.append({"name": name, "html": f"blocks/{path.name}"})
     manifest: dict[str, Any] = {
         "version": 1,
         "tag_groups": [{"name": group, "exclusive": False, "tags": tags} for group, tags in spec.tag_groups.items()],
@@ -131,6 +148,7 @@ def write_project(spec: AccountSpec, root: Path) -> Path:
             {"name": name, "opt_in_process": OPT_IN, **({"tags": _tags_by_group(tags)} if tags else {})}
             for name, tags in spec.lists
         ],
+        "universal_content": blocks,
         "templates": templates,
     }
     (root / "klaviyo.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True), encoding="utf-8")

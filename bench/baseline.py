@@ -22,6 +22,7 @@ class LiveAccount:
     lists: dict[str, str] = field(default_factory=dict)  # name -> id
     list_tags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # list name -> {(group, tag)}
     templates: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (id, html)
+    blocks: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # name -> (id, html of an html block)
 
 
 @dataclass
@@ -32,6 +33,8 @@ class Writes:
     links: list[tuple[str, tuple[str, str]]] = field(default_factory=list)
     template_creates: list[str] = field(default_factory=list)
     template_updates: list[str] = field(default_factory=list)
+    block_creates: list[str] = field(default_factory=list)
+    block_updates: list[str] = field(default_factory=list)
 
     def count(self) -> int:
         return sum(len(items) for items in vars(self).values())
@@ -72,6 +75,10 @@ def read(sdk: Any) -> LiveAccount:
         live.list_tags[name] = {tag_keys[tag["id"]] for tag in tags if tag["id"] in tag_keys}
     for template in _pages(sdk.Templates.get_templates):
         live.templates[template["attributes"]["name"]] = (template["id"], template["attributes"]["html"])
+    for block in _pages(sdk.Templates.get_all_universal_content, page_size=100):
+        definition = block["attributes"].get("definition") or {}
+        html = (definition.get("data") or {}).get("content") if definition.get("type") == "html" else None
+        live.blocks[block["attributes"]["name"]] = (block["id"], html)
     return live
 
 
@@ -91,6 +98,11 @@ def compare(spec: AccountSpec, live: LiveAccount) -> Writes:
             writes.template_creates.append(name)
         elif live.templates[name][1] != html:
             writes.template_updates.append(name)
+    for name, html in spec.blocks.items():
+        if name not in live.blocks:
+            writes.block_creates.append(name)
+        elif live.blocks[name][1] != html:
+            writes.block_updates.append(name)
     return writes
 
 
@@ -114,6 +126,18 @@ def write(sdk: Any, spec: AccountSpec, live: LiveAccount, writes: Writes) -> Non
         template_id = live.templates[name][0]
         body = {"data": {"type": "template", "id": template_id, "attributes": {"html": spec.templates[name]}}}
         sdk.Templates.update_template(template_id, body)
+    for name in writes.block_creates:
+        attributes = {"name": name, "definition": _html_block(spec.blocks[name])}
+        sdk.Templates.create_universal_content({"data": {"type": "template-universal-content", "attributes": attributes}})
+    for name in writes.block_updates:
+        block_id = live.blocks[name][0]
+        attributes = {"definition": _html_block(spec.blocks[name])}
+        body = {"data": {"type": "template-universal-content", "id": block_id, "attributes": attributes}}
+        sdk.Templates.update_universal_content(block_id, body)
+
+
+def _html_block(html: str) -> dict[str, Any]:
+    return {"content_type": "block", "type": "html", "data": {"content": html, "display_options": {}}}
 
 
 def client(base_url: str, api_key: str) -> Any:

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from klaviyo_sync.api_spec import operation
-from klaviyo_sync.resources import Action, Change, Kind
+from klaviyo_sync.resources import Action, Change
 
 # The read walk of each kind: (operation, page size).
 READ_WALKS = {
@@ -21,6 +21,7 @@ READ_WALKS = {
     "lists": ("get_lists", 10),
     "tags": ("get_tags", 50),
     "tag_groups": ("get_tag_groups", 25),
+    "universal_content": ("get_all_universal_content", 100),
 }
 
 
@@ -70,22 +71,16 @@ def read_time(
 
 # What each change sends (apart from look-ups after a lost answer): the operations, in order.
 def change_operations(change: Change) -> list[str]:
-    kind, action = change.kind, change.action
-    names = {Kind.TAG_GROUP: "tag_group", Kind.TAG: "tag", Kind.LIST: "list", Kind.TEMPLATE: "template"}
-    if kind is Kind.LIST_TAG:
-        return ["tag_lists" if action is Action.LINK else "remove_tag_from_lists"]
-    name = names[kind]
-    if action is Action.CREATE:
-        return [f"create_{name}"]
-    if action is Action.CLONE:
-        return ["clone_template", "update_template"]
-    if action in (Action.UPDATE, Action.RENAME):
-        return [f"update_{name}"]
-    if action is Action.DELETE:
-        return [f"delete_{name}"]
-    if action is Action.REPLACE:
-        return [f"delete_{name}", f"create_{name}"]
-    raise ValueError(f"no request model for {action} of {kind}")
+    """From the kind's registered requests (`KindSpec.requests`)."""
+    requests = change.kind.spec.requests
+    if requests is None:
+        raise ValueError(f"no request model for {change.action} of {change.kind}")
+    operations = requests.operations
+    if change.action is Action.CLONE:  # the copy, then the manifest's content
+        return [operations[Action.CLONE], operations[Action.UPDATE]]
+    if change.action is Action.REPLACE:
+        return [operations[Action.DELETE], operations[Action.CREATE]]
+    return [operations[change.action]]
 
 
 @dataclass

@@ -155,8 +155,10 @@ def account_counts(emulator: Any, api_key: str) -> dict[str, int]:
 
     account = emulator.dump()["accounts"].get(account_id(api_key))
     if account is None:  # not used yet: only the default tag group would be there
-        return {"templates": 0, "lists": 0, "tags": 0, "tag_groups": 1}
-    return {kind: len(account[kind]) for kind in ("templates", "lists", "tags", "tag_groups")}
+        return {"templates": 0, "lists": 0, "tags": 0, "tag_groups": 1, "universal_content": 0}
+    counts = {kind: len(account[kind]) for kind in ("templates", "lists", "tags", "tag_groups")}
+    # Resources added since the first four keep their records in the account's collections.
+    return counts | {"universal_content": len(account.get("collections", {}).get("universal_content", {}))}
 
 
 def worker(job: dict[str, Any]) -> dict[str, Any]:

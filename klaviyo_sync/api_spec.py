@@ -44,9 +44,17 @@ class Operation:
 
     @property
     def page_size(self) -> int | None:
-        """The default (and maximum) page size of a paginated collection, else None."""
+        """The largest page size of a paginated collection (what every walk asks for), else None."""
         param = self.query.get("page[size]")
         return int(param["maximum"]) if param else None
+
+    def page_size_params(self) -> dict[str, str]:
+        """`page[size]` at its maximum where that is not the default already (universal content: 20 by default,
+        100 at most), so a walk takes the fewest pages; nothing where the default is the maximum."""
+        param = self.query.get("page[size]")
+        if not param or param.get("default") == param["maximum"]:
+            return {}
+        return {"page[size]": str(param["maximum"])}
 
 
 @cache

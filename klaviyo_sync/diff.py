@@ -20,10 +20,11 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from klaviyo_sync.errors import PlanError, Problem
-from klaviyo_sync.kinds import SECTIONS, TEXT_FIELDS
+from klaviyo_sync.kinds import KINDS, SECTIONS, TEXT_FIELDS
 from klaviyo_sync.resources import (
     Action,
     Change,
@@ -167,11 +168,17 @@ class _Differ:
             self.links_by_list.setdefault(link.key[0], []).append(link)
 
     def run(self) -> Comparison:
-        self._tag_groups()
-        self._tags()
-        self._lists()
-        self._templates()
-        self._links()
+        # Kinds with cascades or references of their own have their own step; every other kind is matched by
+        # name, claimed and pruned the same way (`_flat`).
+        steps = {
+            Kind.TAG_GROUP: self._tag_groups,
+            Kind.TAG: self._tags,
+            Kind.LIST: self._lists,
+            Kind.TEMPLATE: self._templates,
+            Kind.LIST_TAG: self._links,
+        }
+        for spec in KINDS:
+            steps.get(spec.kind, partial(self._flat, spec.kind))()
         if self.problems:
             raise PlanError("The plan was refused; nothing will be applied.", self.problems)
         return self.result
@@ -367,33 +374,32 @@ class _Differ:
                 return candidate
         return None
 
-    def _lists(self) -> None:
+    def _flat(self, kind: Kind) -> dict[str, Resource | None]:
+        """A kind keyed by name alone: match (or find under an earlier name), claim, then prune or keep the rest.
+        Returns the live object each declared name keeps using (None: created)."""
         managed: list[Resource] = []
-        for desired in self.desired.of_kind(Kind.LIST):
+        kept: dict[str, Resource | None] = {}
+        for desired in self.desired.of_kind(kind):
             live, renamed = self._match(desired, lambda name: (name,))
             if live is not None:
                 managed.append(live)
             self._claim(desired, live, renamed)
-            self.lists[desired.name] = live
-        for live in self._all_live(Kind.LIST):
+            kept[desired.name] = live
+        for live in self._all_live(kind):
             if id(live) not in self.claimed:
-                self._prune_or_keep(Kind.LIST, live, managed)
-                if id(live) in self.removed:
-                    for link in self.links_by_list.get(live.name, []):
-                        self._cascade(link, f"its list {_quote(live.name)} is deleted")
-        self.result.managed_counts[Kind.LIST] = len(managed)
+                self._prune_or_keep(kind, live, managed)
+        self.result.managed_counts[kind] = len(managed)
+        return kept
+
+    def _lists(self) -> None:
+        self.lists = self._flat(Kind.LIST)
+        for live in self._all_live(Kind.LIST):
+            if id(live) in self.removed:
+                for link in self.links_by_list.get(live.name, []):
+                    self._cascade(link, f"its list {_quote(live.name)} is deleted")
 
     def _templates(self) -> None:
-        managed: list[Resource] = []
-        for desired in self.desired.of_kind(Kind.TEMPLATE):
-            live, renamed = self._match(desired, lambda name: (name,))
-            if live is not None:
-                managed.append(live)
-            self._claim(desired, live, renamed)
-        for live in self._all_live(Kind.TEMPLATE):
-            if id(live) not in self.claimed:
-                self._prune_or_keep(Kind.TEMPLATE, live, managed)
-        self.result.managed_counts[Kind.TEMPLATE] = len(managed)
+        self._flat(Kind.TEMPLATE)
         for change in list(self.result.changes):
             if change.action is Action.CLONE and change.desired is not None:
                 self._check_clone_source(change.desired)

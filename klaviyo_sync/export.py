@@ -1,4 +1,4 @@
-"""Adopt an existing account: turn a live `State` into a project (`klaviyo.yaml` plus template files).
+"""Adopt an existing account: turn a live `State` into a project (`klaviyo.yaml` plus template and block files).
 
 The result is built so that `plan` on it is immediately empty: every exported object is declared with exactly
 the attributes it has live, tags sit under their groups, each list names its tags as `{Group: [tag]}`, and
@@ -23,15 +23,22 @@ from typing import Any
 import yaml
 
 from klaviyo_sync.errors import ConfigError
+from klaviyo_sync.kinds.universal_content import WRITABLE_TYPES
 from klaviyo_sync.manifest.yamlfile import CoreSchemaLoader
 from klaviyo_sync.redaction import write_text
 from klaviyo_sync.resources import Kind, Resource, State
 
 # The kinds a user can select, by the names the manifest format uses for them.
-EXPORTABLE_KINDS: dict[str, Kind] = {"templates": Kind.TEMPLATE, "lists": Kind.LIST, "tag_groups": Kind.TAG_GROUP}
+EXPORTABLE_KINDS: dict[str, Kind] = {
+    "templates": Kind.TEMPLATE,
+    "lists": Kind.LIST,
+    "tag_groups": Kind.TAG_GROUP,
+    "universal_content": Kind.UNIVERSAL_CONTENT,
+}
 
 ROOT_FILE = "klaviyo.yaml"
 TEMPLATE_DIR = "templates"
+BLOCK_DIR = "blocks"
 MAX_STEM_LENGTH = 60
 # Names Windows refuses as file names whatever the extension.
 WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(10)})
@@ -102,12 +109,15 @@ def export_state(live: State, *, kinds: Iterable[Kind] = (), names: Sequence[str
     ]
     document["lists"] = [_list_entry(r, links.get(r.name, {})) for r in lists]
     document["templates"] = template_entries
+    blocks = [r for r in live.of_kind(Kind.UNIVERSAL_CONTENT) if wanted(r) and r.rid not in skipped]
+    document["universal_content"] = _block_entries([b for b in blocks if _block_exportable(b, warnings)], files)
     files[ROOT_FILE] = _render_root(document)
     counts = {
         Kind.TAG_GROUP: len(document["tag_groups"]),
         Kind.TAG: sum(len(tags_by_group.get(name, [])) for name in group_names),
         Kind.LIST: len(lists),
         Kind.TEMPLATE: len(template_entries),
+        Kind.UNIVERSAL_CONTENT: len(document["universal_content"]),
     }
     return ExportResult(files=files, counts=counts, notes=notes, warnings=warnings)
 
@@ -265,6 +275,34 @@ def _template_entries(templates: list[Resource], files: dict[str, str]) -> list[
     return entries
 
 
+def _block_exportable(block: Resource, warnings: list[str]) -> bool:
+    """A block the manifest can declare: an html block, or one of a type the API writes."""
+    definition = block.attrs.get("definition")
+    block_type = definition.get("type") if isinstance(definition, dict) else None
+    if block.attrs.get("html") is not None or block_type in WRITABLE_TYPES:
+        return True
+    warnings.append(
+        f"universal content block {block.name!r} is a {block_type or 'unreadable'} block, which the API cannot write: left out"
+    )
+    return False
+
+
+def _block_entries(blocks: list[Resource], files: dict[str, str]) -> list[dict[str, Any]]:
+    """An html block as its HTML file; any other block as its definition in JSON."""
+    stems = file_stems(b.name for b in blocks)
+    entries = []
+    for block in blocks:
+        stem = f"{BLOCK_DIR}/{stems[block.name]}"
+        if block.attrs.get("html") is not None:
+            files[f"{stem}.html"] = block.attrs["html"]
+            entries.append({"name": block.name, "html": f"{stem}.html"})
+        else:
+            text = json.dumps(block.attrs["definition"], indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            files[f"{stem}.json"] = text
+            entries.append({"name": block.name, "definition": f"{stem}.json"})
+    return entries
+
+
 def _group_entry(group: Resource, tags: list[str]) -> dict[str, Any]:
     return {"name": group.name, "exclusive": bool(group.attrs.get("exclusive")), "tags": _Flow(sorted(tags))}
 
@@ -323,8 +361,12 @@ def _dump(value: Any) -> str:
 
 def _render_root(document: dict[str, Any]) -> str:
     sections = [HEADER, _dump({"version": document["version"]}), "\n", PRUNE_COMMENT]
-    sections.append(_dump({"prune": {"templates": False, "lists": False, "tag_groups": False}}))
-    for section in ("tag_groups", "lists", "templates"):
+    prune = {"templates": False, "lists": False, "tag_groups": False}
+    # Universal content appears only in an export that has blocks, so exports of accounts without any stay as they were.
+    optional = ("universal_content",) if document["universal_content"] else ()
+    prune.update(dict.fromkeys(optional, False))
+    sections.append(_dump({"prune": prune}))
+    for section in ("tag_groups", "lists", *optional, "templates"):
         sections.append("\n")
         sections.append(_dump({section: document[section]}) if document[section] else f"{section}: []\n")
     return "".join(sections)

@@ -1,7 +1,8 @@
 """Reading an account into the shared model, with the fewest requests the API allows.
 
-One paginated collection walk per kind, the four at once: tag groups, tags (`include=tag-group`), lists
-(`include=tags`, which also yields every list↔tag link) and templates. Large template and list collections are
+One paginated collection walk per kind, all at once: tag groups, tags (`include=tag-group`), lists
+(`include=tags`, which also yields every list↔tag link), templates, and each kind read on its own
+(`KindSpec.read`: universal content blocks). Large template and list collections are
 walked in concurrent slices of their `created` range (`klaviyo_sync.partitions`: how, and what it costs). Nothing
 is fetched per object, except the `definition` of drag-and-drop (SYSTEM_DRAGGABLE) templates, which Klaviyo does
 not reliably serve in bulk.
@@ -25,6 +26,7 @@ from typing import Any
 
 from klaviyo_sync.client import KlaviyoClient, related_id
 from klaviyo_sync.errors import NotFoundError, ServerError
+from klaviyo_sync.kinds import KINDS
 from klaviyo_sync.lock import LOCK_NAME
 from klaviyo_sync.partitions import AUTO, Partitioning, Walked, WalkStats, all_or_nothing, walk_collection
 from klaviyo_sync.resources import Kind, Resource, State, content_hash
@@ -66,13 +68,20 @@ async def read_live_state(
     `report`, when given, receives what the read cost.
     """
     report = report if report is not None else ReadReport()
-    groups, tags, lists, templates = await all_or_nothing(
+    own_reads = [spec.read for spec in KINDS if spec.read is not None]
+    groups, tags, lists, templates, *walked = await all_or_nothing(
         _walk(client, "get_tag_groups", {}, partitioning, report),
         _walk(client, "get_tags", {"include": "tag-group"}, partitioning, report),
         _walk(client, "get_lists", {"include": "tags"}, partitioning, report),
         _read_templates(client, managed_templates, partitioning, report),
+        *(_walk(client, read.operation, dict(read.params), partitioning, report) for read in own_reads),
     )
     state = State()
+    for read, collected in zip(own_reads, walked, strict=True):
+        for item in collected.data:
+            resource = read.build(item)
+            if resource is not None:
+                state.add(resource)
     group_names = _add_tag_groups(state, groups.data, tags.included)
     tag_keys = _add_tags(state, tags.data, group_names)
     _add_lists(state, lists, group_names, tag_keys)

@@ -95,6 +95,7 @@ async def walk_collection(
     client: KlaviyoClient, operation_id: str, params: dict[str, str], partitioning: Partitioning = AUTO
 ) -> Walked:
     """Every object of a collection, with the fewest requests (see the module docstring)."""
+    params = {**operation(operation_id).page_size_params(), **params}
     stats = WalkStats()
     bounds = _Bounds.of(operation_id)
     if bounds is None:  # tags and tag groups: no `created`, nothing to split on

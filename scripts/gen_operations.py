@@ -63,6 +63,11 @@ OPERATIONS = (
     "get_flow_action_messages",
     "get_flow_message",
     "get_template_for_flow_message",
+    "get_all_universal_content",
+    "create_universal_content",
+    "get_universal_content",
+    "update_universal_content",
+    "delete_universal_content",
 )
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "d": 86400}

@@ -139,6 +139,19 @@ class KlaviyoClient(KlaviyoHttp):
         document = await self.request("get_template_for_flow_message", path_params={"id": message_id})
         return _resource("get_template_for_flow_message", document)
 
+    # Universal content blocks
+
+    async def create_universal_content(self, name: str, definition: Mapping[str, Any]) -> str:
+        body = {"data": {"type": "template-universal-content", "attributes": {"name": name, "definition": dict(definition)}}}
+        return _created_id("create_universal_content", await self.request("create_universal_content", json=body))
+
+    async def update_universal_content(self, block_id: str, attributes: Mapping[str, Any]) -> None:
+        body = {"data": {"type": "template-universal-content", "id": block_id, "attributes": dict(attributes)}}
+        await self.request("update_universal_content", path_params={"id": block_id}, json=body)
+
+    async def delete_universal_content(self, block_id: str) -> None:
+        await self.request("delete_universal_content", path_params={"id": block_id})
+
     # Look-ups
 
     async def find_ids_by_name(self, kind: Kind, name: str, group_id: str | None = None) -> list[str]:
@@ -148,20 +161,15 @@ class KlaviyoClient(KlaviyoHttp):
         the exact name (and group) is checked here too, so a looser server-side match can never mislead. No sparse
         fieldsets: the spec's response schemas require attributes that `fields[...]` would drop.
         """
-        if kind is Kind.TEMPLATE:
-            params = {"filter": equals("name", name)}
-            return await self._ids_named("get_templates", params, name)
-        if kind is Kind.LIST:
-            # The spec allows only list-valued operators on a list's name.
-            params = {"filter": any_of("name", [name])}
-            return await self._ids_named("get_lists", params, name)
-        if kind is Kind.TAG_GROUP:
-            params = {"filter": equals("name", name)}
-            return await self._ids_named("get_tag_groups", params, name)
-        if kind is Kind.TAG:
-            params = {"filter": equals("name", name), "include": "tag-group"}
-            return await self._ids_named("get_tags", params, name, group_id=group_id)
-        raise ValueError(f"{kind.spec.label}s have no name to look up")
+        requests = kind.spec.requests
+        lookup = requests.lookup if requests is not None else None
+        if lookup is None:
+            raise ValueError(f"{kind.spec.plural} have no name to look up")
+        # Where the spec allows only list-valued operators on a name (lists), `any` with one name.
+        condition = any_of("name", [name]) if lookup.list_filter else equals("name", name)
+        params = {"filter": condition, **lookup.params}
+        relationship = lookup.scope_relationship if group_id is not None else None
+        return await self._ids_named(lookup.operation, params, name, relationship, group_id)
 
     async def templates_named(self, name: str) -> list[dict[str, Any]]:
         """Every template named exactly `name`, as listed: id and attributes (created, updated, html)."""
@@ -170,13 +178,15 @@ class KlaviyoClient(KlaviyoHttp):
             found.extend(item for item in page.get("data") or [] if (item.get("attributes") or {}).get("name") == name)
         return found
 
-    async def _ids_named(self, operation_id: str, params: dict[str, str], name: str, group_id: str | None = None) -> list[str]:
+    async def _ids_named(
+        self, operation_id: str, params: dict[str, str], name: str, relationship: str | None, scope_id: str | None
+    ) -> list[str]:
         ids: list[str] = []
         async for page in self.paginate(operation_id, params):
             for item in page.get("data") or []:
                 if (item.get("attributes") or {}).get("name") != name:
                     continue
-                if group_id is not None and related_id(item, "tag-group") != group_id:
+                if relationship is not None and related_id(item, relationship) != scope_id:
                     continue
                 ids.append(item["id"])
         return ids

@@ -55,7 +55,7 @@ def command(out_dir: Path, kinds: tuple[str, ...], names: tuple[str, ...], force
     with open_connection(connection) as conn:
         live = asyncio.run(_read_live(conn))
     result = export_state(live, kinds=[EXPORTABLE_KINDS[k] for k in kinds], names=names)
-    if names and not any(result.counts[kind] for kind in (Kind.TEMPLATE, Kind.LIST, Kind.TAG_GROUP)):
+    if names and not any(result.counts[kind] for kind in EXPORTABLE_KINDS.values()):
         raise ConfigError(
             f"no live object matches --name {' --name '.join(names)}",
             hint="names are matched case-sensitively as globs: quote them and use * for any text",
@@ -83,9 +83,11 @@ def _report(result: ExportResult, out_dir: Path, *, ready: bool) -> None:
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     counts = result.counts
+    blocks = counts.get(Kind.UNIVERSAL_CONTENT, 0)
+    also = f", {_count(blocks, 'universal content block')}" if blocks else ""
     click.echo(
         f"Exported {_count(counts[Kind.TAG_GROUP], 'tag group')} with {_count(counts[Kind.TAG], 'tag')}, "
-        f"{_count(counts[Kind.LIST], 'list')} and {_count(counts[Kind.TEMPLATE], 'template')} "
+        f"{_count(counts[Kind.LIST], 'list')}{also} and {_count(counts[Kind.TEMPLATE], 'template')} "
         f"to {out_dir}/ ({_count(len(result.files), 'file')})."
     )
     if ready:

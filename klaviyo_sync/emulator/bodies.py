@@ -46,6 +46,8 @@ TAG_CREATE = {"name": Field(str, required=True)}
 TAG_UPDATE = {"name": Field(str, required=True)}
 TAG_GROUP_CREATE = {"name": Field(str, required=True), "exclusive": Field(bool, nullable=True)}
 TAG_GROUP_UPDATE = {"name": Field(str, required=True), "return_fields": Field(list, nullable=True)}
+UNIVERSAL_CONTENT_CREATE = {"name": Field(str, required=True), "definition": Field(dict, required=True)}
+UNIVERSAL_CONTENT_UPDATE = {"name": Field(str, nullable=True), "definition": Field(dict, nullable=True)}
 CLONE = {"name": Field(str, nullable=True)}
 RENDER = {"context": Field(dict, required=True)}
 

@@ -73,6 +73,8 @@ class EmulatorConfig:
     key_scopes: Mapping[str, Iterable[str]] | None = None
     max_url_bytes: int = MAX_URL_BYTES  # path plus query; longer ones get 414
     flows: FlowOptions = field(default_factory=FlowOptions)  # switches for the unknowns of flow writes
+    # The `screenshot_status` of a new universal content block (one of the spec's six values).
+    screenshot_status: str = "never_generated"
 
 
 Observer = Callable[[EmuRequest, EmuResponse], None]
@@ -82,6 +84,7 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         self.store = Store(seed=self.config.seed, clock=self.config.clock)
+        self.store.screenshot_status = self.config.screenshot_status
         self.state_file = Path(self.config.state_file) if self.config.state_file else None
         if self.state_file is not None:
             saved = load_state(self.state_file)

@@ -41,6 +41,7 @@ EDITOR_TYPES = ("CODE", "USER_DRAGGABLE", "SYSTEM_DRAGGABLE")
 OPT_IN_PROCESSES = ("double_opt_in", "single_opt_in")
 KINDS = ("tag_groups", "tags", "lists", "templates")
 _ALPHANUMERIC = string.ascii_letters + string.digits
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def account_id(api_key: str) -> str:
@@ -80,6 +81,10 @@ class IdFactory:
     def uuid(self) -> str:
         """Lowercase UUID4s, as for tags and tag groups."""
         return self._unique(lambda: str(uuid.UUID(int=self._rng.getrandbits(128), version=4)))
+
+    def ulid(self) -> str:
+        """26-character ULIDs (Crockford base32, first character 0-7), as for universal content blocks."""
+        return self._unique(lambda: self._rng.choice("01234567") + "".join(self._rng.choice(_CROCKFORD) for _ in range(25)))
 
     def _unique(self, make: Callable[[], str]) -> str:
         while True:
@@ -151,6 +156,8 @@ class Store:
         self.clock = clock or time.time
         self.accounts: dict[str, Account] = {}
         self.ids = IdFactory(seed)
+        # What `screenshot_status` a new universal content block starts with (Klaviyo renders screenshots later).
+        self.screenshot_status = "never_generated"
 
     # -- whole-store operations -------------------------------------------------------------------
 

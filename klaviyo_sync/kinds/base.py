@@ -9,7 +9,7 @@ its spec and registers it; `klaviyo_sync.kinds` imports them all, in dependency 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +24,7 @@ class Kind(StrEnum):
     LIST = "list"
     TEMPLATE = "template"
     LIST_TAG = "list_tag"
+    UNIVERSAL_CONTENT = "universal_content"
 
     @property
     def spec(self) -> KindSpec:
@@ -98,6 +99,17 @@ def _no_scope(desired: Resource, ids: Ids) -> str | None:
 
 
 @dataclass(frozen=True)
+class Lookup:
+    """How to find objects by name after an ambiguous create: the collection, and whether the spec allows only
+    the list-valued filter on its name (`any`) rather than `equals`; `params`: more query parameters."""
+
+    operation: str
+    list_filter: bool = False
+    params: Mapping[str, str] = field(default_factory=dict)
+    scope_relationship: str | None = None  # the to-one relationship the scope id is checked against
+
+
+@dataclass(frozen=True)
 class Requests:
     """Which requests each action sends: the operation ids (for pacing) and the calls that send them."""
 
@@ -105,8 +117,19 @@ class Requests:
     create: Create | None = None
     update: Update | None = None
     delete: Delete | None = None
+    lookup: Lookup | None = None
     # The id a look-up by name is narrowed to after an ambiguous create (a tag: its group's).
     lookup_scope: Scope = _no_scope
+
+
+@dataclass(frozen=True)
+class Read:
+    """How the live objects of a kind are read on their own: one collection walk (with its `include` and other
+    parameters), each item of it turned into a Resource (None: not one of ours to model)."""
+
+    operation: str
+    build: Callable[[Mapping[str, Any]], Resource | None]
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,7 +155,17 @@ class KindSpec:
     # Kinds a `--target` of this kind brings along: those keyed under it (a group's tags), and whether their live
     # objects come too (a list's links, for the unlinks).
     brings: tuple[tuple[Kind, bool], ...] = ()
+    # Declared by a flat entry under `section` (None: the manifest loader builds it, e.g. with its children):
+    # the managed attributes the entry sets besides its files, and the keys that name files to read.
+    declare: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
+    file_fields: tuple[str, ...] = ()
+    # Problems (message, hint) of a `definition:` file's content, once parsed.
+    check_definition: Callable[[Any], list[tuple[str, str]]] | None = None
     requests: Requests | None = None
+    # None for the kinds `klaviyo_sync.live` reads together (tag groups, tags, lists with links, templates).
+    read: Read | None = None
+    # A note for reviewers on every change of this kind (what it reaches beyond itself), shown with the plan.
+    review_note: str | None = None
 
     @property
     def plural(self) -> str:

@@ -20,7 +20,7 @@ SPEC = register(
         Kind.LIST_TAG,
         "list tag",
         ("list", "group", "tag"),
-        rank=4,
+        rank=5,
         actions=frozenset({Action.LINK, Action.UNLINK}),
         per_parent=PerParent(Kind.LIST, 100, "tags"),
         needs=_needs,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_sync.kinds.base import Action, DailyCap, Ids, Kind, KindSpec, Requests, register
+from klaviyo_sync.kinds.base import Action, DailyCap, Ids, Kind, KindSpec, Lookup, Requests, register
 
 if TYPE_CHECKING:
     from klaviyo_sync.resources import Change, Resource
@@ -39,6 +39,7 @@ SPEC = register(
                 Action.DELETE: "delete_list",
             },
             create=_create,
+            lookup=Lookup("get_lists", list_filter=True),
             update=_update,
             delete=lambda client, object_id: client.delete_list(object_id),
         ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_sync.kinds.base import Action, Ids, Kind, KindSpec, Limit, Requests, register
+from klaviyo_sync.kinds.base import Action, Ids, Kind, KindSpec, Limit, Lookup, Requests, register
 
 if TYPE_CHECKING:
     from klaviyo_sync.resources import Change, Resource
@@ -35,6 +35,7 @@ SPEC = register(
         requests=Requests(
             {Action.CREATE: "create_tag_group", Action.RENAME: "update_tag_group", Action.DELETE: "delete_tag_group"},
             create=_create,
+            lookup=Lookup("get_tag_groups"),
             update=_update,
             delete=lambda client, object_id: client.delete_tag_group(object_id),
         ),

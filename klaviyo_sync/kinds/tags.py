@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from klaviyo_sync.kinds.base import Action, Ids, Kind, KindSpec, Limit, Requests, register
+from klaviyo_sync.kinds.base import Action, Ids, Kind, KindSpec, Limit, Lookup, Requests, register
 
 if TYPE_CHECKING:
     from klaviyo_sync.resources import Change, Key, Resource
@@ -41,6 +41,7 @@ SPEC = register(
         requests=Requests(
             {Action.CREATE: "create_tag", Action.RENAME: "update_tag", Action.DELETE: "delete_tag"},
             create=_create,
+            lookup=Lookup("get_tags", params={"include": "tag-group"}, scope_relationship="tag-group"),
             update=_update,
             delete=lambda client, object_id: client.delete_tag(object_id),
             lookup_scope=_group_id,

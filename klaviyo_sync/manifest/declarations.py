@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from klaviyo_sync.errors import Problem
+from klaviyo_sync.kinds import KINDS
 from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath
 from klaviyo_sync.resources import Kind, Origin, Resource
-
-DEFAULT_EDITOR_TYPE = "CODE"
-TEMPLATE_FILE_FIELDS = ("html", "text", "definition")
 
 
 @dataclass
@@ -24,7 +22,7 @@ class Declared:
     resource: Resource
     doc: YamlDocument
     path: YamlPath  # the node of the object (for a list_tag: the tag name)
-    files: dict[str, str]  # templates: field -> path as written (html, text, definition)
+    files: dict[str, str]  # field -> path as written (a template's html, text, definition)
     transactional: bool = False  # templates: sent for an order or an account, so no unsubscribe link is needed
     profiles: tuple[str, ...] = ()  # templates: preview profiles, paths as written
 
@@ -126,24 +124,26 @@ def declare(doc: YamlDocument) -> list[Declared]:
                 if _text(tag):
                     add(Resource(Kind.LIST_TAG, (name, group, tag), {}, origin=_origin(doc, tag_path)), tag_path)
 
-    for path, item in _items(doc, "templates"):
-        editor_type = item.get("editor_type") if isinstance(item.get("editor_type"), str) else DEFAULT_EDITOR_TYPE
-        files = {field: item[field] for field in TEMPLATE_FILE_FIELDS if _text(item.get(field))}
-        add(
-            Resource(
-                Kind.TEMPLATE,
-                (item["name"],),
-                {"editor_type": editor_type},
-                origin=_origin(doc, path),
-                renamed_from=_names(item.get("renamed_from")),
-                prevent_destroy=item.get("prevent_destroy") is True,
-                clone_from=_text(item.get("clone_from")),
-            ),
-            path,
-            files,
-            transactional=item.get("transactional") is True,
-            profiles=_names(item.get("profiles")),
-        )
+    for spec in KINDS:  # kinds declared by flat entries (templates, universal content blocks)
+        if spec.declare is None or spec.section is None:
+            continue
+        for path, item in _items(doc, spec.section):
+            files = {field: item[field] for field in spec.file_fields if _text(item.get(field))}
+            add(
+                Resource(
+                    spec.kind,
+                    (item["name"],),
+                    spec.declare(item),
+                    origin=_origin(doc, path),
+                    renamed_from=_names(item.get("renamed_from")),
+                    prevent_destroy=item.get("prevent_destroy") is True,
+                    clone_from=_text(item.get("clone_from")),
+                ),
+                path,
+                files,
+                transactional=item.get("transactional") is True,
+                profiles=_names(item.get("profiles")),
+            )
     return declared
 
 

@@ -71,12 +71,12 @@ class Project:
         return sorted(every, key=lambda p: (p.file, p.line, p.column, p.message))
 
     def check_deferred_html(self, live: State) -> None:
-        """Run the deferred structure checks on every HTML file that differs from every live template's HTML.
+        """Run the deferred structure checks on every HTML file that differs from every live object's HTML.
 
-        HTML identical to a live template is already in the account, so its check (by far the slowest part of
+        HTML identical to a live template's or block's is already in the account, so its check (by far the slowest part of
         loading a large project) cannot change what a plan does; `validate` always checks every file.
         """
-        live_hashes = {_text_hash(template.attrs.get("html") or "") for template in live.of_kind(Kind.TEMPLATE)}
+        live_hashes = {_text_hash(r.attrs.get("html") or "") for r in live if "html" in r.kind.spec.fields}
         problems = [
             problem
             for file, first_branch in self.unchecked_html
@@ -200,12 +200,12 @@ class _ProjectReader:
         self.severities = _severities(root_data)
         declared = [item for doc in docs for item in declare(doc)]
         for item in declared:
-            if item.resource.kind is Kind.TEMPLATE:
-                self.attach_template_files(item)
-                if item.profiles:
-                    own, problems = load_profiles(self.root, item.doc, (*item.path, "profiles"), item.profiles)
-                    self.problems += problems
-                    self.template_profiles[item.resource.key[0]] = tuple(own)
+            if item.files:
+                self.attach_files(item)
+            if item.profiles:
+                own, problems = load_profiles(self.root, item.doc, (*item.path, "profiles"), item.profiles)
+                self.problems += problems
+                self.template_profiles[item.resource.key[0]] = tuple(own)
         preview = root_data.get("preview") if isinstance(root_data.get("preview"), dict) else {}
         profiles, problems = project_profiles(self.root, root_doc, preview.get("profiles") or [])
         self.problems += problems
@@ -230,8 +230,8 @@ class _ProjectReader:
             template_profiles=self.template_profiles,
         )
 
-    def attach_template_files(self, item: Declared) -> None:
-        """Read the template's html/text/definition files into its attrs, checking each."""
+    def attach_files(self, item: Declared) -> None:
+        """Read the object's html/text/definition files into its attrs, checking each."""
         attrs: dict[str, Any] = dict(item.resource.attrs)
         for field_name, reference in item.files.items():
             file, problems = read_referenced(self.root, item.doc, (*item.path, field_name), reference, f"{field_name} file")
@@ -252,7 +252,9 @@ class _ProjectReader:
                         self.problems += check_structure(file, checked.first_branch)
                 attrs[field_name] = file.text
             else:
-                definition, problems = load_definition(file)
+                check = item.resource.kind.spec.check_definition
+                assert check is not None, "a kind with a definition file checks its content"
+                definition, problems = load_definition(file, check)
                 self.problems += problems
                 if definition is not None:
                     attrs["definition"] = definition

@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from klaviyo_sync.errors import Problem
+from klaviyo_sync.kinds import SECTIONS
 from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath, lone_surrogates, shown_text
 
 # `version` may also appear in included files (so each file states its format); these may not.
@@ -30,9 +31,12 @@ _TYPE_WORDS = {
 
 _SURROGATE_HINT = "write the character itself, or a `\\U0001F600`-style escape for characters beyond U+FFFF"
 
-_KIND_WORDS = {"tag_groups": "tag group", "lists": "list", "templates": "template"}
+_SECTION_NAMES = ", ".join(list(SECTIONS)[:-1]) + " and " + list(SECTIONS)[-1]
+_KIND_WORDS = {section: kind.spec.label for section, kind in SECTIONS.items()}
 
-_MISSING_HINTS = {
+# Hints by key, or by (section, key) where a kind says it differently.
+_MISSING_HINTS: dict[str | tuple[str, str], str] = {
+    ("universal_content", "html"): "add `html: <file>.html` for an html block, or `definition: <file>.json` for another type",
     "name": "add `name:`; it is the object's identity",
     "html": "add `html: <file>.html` (relative to this manifest), or `clone_from:` to copy another template",
     "definition": "drag-and-drop (SYSTEM_DRAGGABLE) templates need `definition: <file>.json` with the editor's definition",
@@ -48,7 +52,8 @@ _EMPTY_HINTS = {
     "tag_groups": 'write a glob pattern such as "Legacy *"',
 }
 
-_NOT_ALLOWED_HINTS = {
+_NOT_ALLOWED_HINTS: dict[str | tuple[str, str], str] = {
+    ("universal_content", "html"): "a block takes `html:` or `definition:`, not both; remove one",
     "html": "SYSTEM_DRAGGABLE templates take their content from `definition:`; remove `html:` or use editor_type CODE",
     "definition": "`definition:` is only for editor_type SYSTEM_DRAGGABLE; CODE and USER_DRAGGABLE templates use `html:`",
 }
@@ -104,7 +109,7 @@ def schema_problems(doc: YamlDocument, *, is_root: bool) -> list[Problem]:
                     doc.problem(
                         (key,),
                         f"`{key}` is only allowed in klaviyo.yaml, not in an included file",
-                        f"move `{key}:` to klaviyo.yaml; included files hold tag_groups, lists and templates",
+                        f"move `{key}:` to klaviyo.yaml; included files hold {_SECTION_NAMES}",
                         key=True,
                     )
                 )
@@ -135,6 +140,11 @@ def _show(value: Any) -> str:
     if isinstance(value, dict | list):
         return _describe_type(value)
     return json.dumps(value)
+
+
+def _hint(table: dict[str | tuple[str, str], str], path: YamlPath, key: str) -> str | None:
+    section = str(path[0]) if path else ""
+    return table.get((section, key)) or table.get(key)
 
 
 def _subject(doc: YamlDocument, path: YamlPath) -> str:
@@ -210,13 +220,14 @@ def _explain(doc: YamlDocument, error: ValidationError) -> list[Problem]:
         return problems
     if validator == "required":
         missing = next((name for name in value if name not in instance), value[0])
-        return [doc.problem(path, f"{subject} is missing `{missing}`", _MISSING_HINTS.get(missing, f"add `{missing}:`"))]
+        hint = _hint(_MISSING_HINTS, path, missing) or f"add `{missing}:`"
+        return [doc.problem(path, f"{subject} is missing `{missing}`", hint)]
     if validator is None:  # a `false` schema: the key is forbidden in this context
         # jsonschema reports these at the parent object, so find the key by its value.
         parent = _at(doc.data, path)
         keys = [key for key, item in parent.items() if item == instance] if isinstance(parent, dict) else []
-        key = next((k for k in keys if k in _NOT_ALLOWED_HINTS), keys[0] if keys else "")
-        hint = _NOT_ALLOWED_HINTS.get(key, f"remove `{key}:`")
+        key = next((k for k in keys if _hint(_NOT_ALLOWED_HINTS, path, k)), keys[0] if keys else "")
+        hint = _hint(_NOT_ALLOWED_HINTS, path, key) or f"remove `{key}:`"
         return [doc.problem((*path, key), f"`{key}` is not allowed in {subject}", hint, key=True)]
     if validator == "type":
         expected = _expected({"type": value})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -192,8 +193,10 @@ class _StructureChecker(HTMLParser):
                 self._report(line, column, f"`<{tag}>` is never closed", f"add `</{tag}>`")
 
 
-def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """A drag-and-drop definition from a .json or .yaml file: a mapping with `body` and `styles`."""
+def load_definition(
+    file: ReferencedFile, check: Callable[[Any], list[tuple[str, str]]]
+) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """A definition from a .json or .yaml file, checked by its kind (`KindSpec.check_definition`)."""
     suffix = file.path.suffix.lower()
     if suffix == ".json":
         too_deep = json_nesting_problem(file.text, file.rel)
@@ -217,16 +220,9 @@ def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[P
         data = doc.data
     else:
         return None, [Problem(file.rel, 1, 1, "a definition file must end in .json, .yaml or .yml", "rename the file")]
-    if not isinstance(data, dict):
-        return None, [
-            Problem(file.rel, 1, 1, "a definition must be a mapping with `body` and `styles`", "export it from Klaviyo")
-        ]
-    missing = [key for key in ("body", "styles") if key not in data]
-    if missing:
-        names = " and ".join(f"`{key}`" for key in missing)
-        return None, [
-            Problem(file.rel, 1, 1, f"the definition is missing {names}", "a SYSTEM_DRAGGABLE definition has body and styles")
-        ]
+    problems = [Problem(file.rel, 1, 1, message, hint) for message, hint in check(data)]
+    if problems:
+        return None, problems
     bad_text = lone_surrogates(data)
     if bad_text:
         path, text = bad_text[0]
@@ -234,7 +230,8 @@ def load_definition(file: ReferencedFile) -> tuple[dict[str, Any] | None, list[P
         doc, _ = parse_yaml(file.text, file.rel)
         hint = "write the character itself, not half of a \\uD83D\\uDE00-style escape pair"
         return None, [doc.problem(path, message, hint) if doc is not None else Problem(file.rel, 1, 1, message, hint)]
-    shape = _definition_shape_problem(data)
+    # A drag-and-drop template definition (the one kind with `body` and `styles`) has a shape Klaviyo enforces.
+    shape = _definition_shape_problem(data) if "body" in data and "styles" in data else None
     if shape is not None:
         # JSON is YAML: the YAML reader locates the member (only read again on this error path).
         doc, _ = parse_yaml(file.text, file.rel)

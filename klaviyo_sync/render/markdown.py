@@ -77,6 +77,10 @@ def _head(view: PlanView) -> str:
         if len(view.warnings) > len(shown):
             parts.append(f"> … and {len(view.warnings) - len(shown)} more; `klaviyo-sync validate` lists every lint warning.\n")
         parts.append("\n")
+    if view.notes:
+        parts.append("> [!IMPORTANT]\n")
+        parts.extend(f"> {_text(note)}\n" for note in view.notes)
+        parts.append("\n")
     return "".join(parts)
 
 

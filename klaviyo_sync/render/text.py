@@ -36,6 +36,8 @@ def render_text(data: Mapping[str, Any], *, color: bool = False, verbose: bool =
         sections.extend(_change_block(change, style) for change in view.changes)
     if view.warnings:
         sections.append([style("Warnings:", "bold"), *(f"  ! {warning}" for warning in view.warnings)])
+    if view.notes:
+        sections.append([style("Note:", "bold"), *(f"  {note}" for note in view.notes)])
     if view.unmanaged:
         count = len(view.unmanaged)
         noun = "object is" if count == 1 else "objects are"

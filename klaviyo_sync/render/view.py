@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from klaviyo_sync.diff import normalise_text
-from klaviyo_sync.kinds import TEXT_FIELDS
+from klaviyo_sync.kinds import KINDS, TEXT_FIELDS
 from klaviyo_sync.plan.codec import is_digest
 
 SYMBOLS = {
@@ -100,6 +100,8 @@ class PlanView:
     warnings: list[str]
     unmanaged: list[tuple[str, str | None]] = field(default_factory=list)
     revision: str = ""
+    # What reviewers should know beyond the changes themselves (`KindSpec.review_note`), one line per kind.
+    notes: list[str] = field(default_factory=list)
 
 
 def printable(text: str) -> str:
@@ -127,7 +129,21 @@ def plan_view(data: Mapping[str, Any]) -> PlanView:
         warnings=[printable(warning) for warning in data.get("warnings", [])],
         unmanaged=[(item["address"], item.get("id")) for item in data.get("unmanaged", [])],
         revision=data.get("revision", ""),
+        notes=review_notes(data["changes"]),
     )
+
+
+def review_notes(changes: list[Mapping[str, Any]]) -> list[str]:
+    """A kind's review note with the objects of that kind the plan changes (a block's change reaches every
+    template using it)."""
+    notes = []
+    for spec in KINDS:
+        if spec.review_note is None:
+            continue
+        addresses = [change["address"] for change in changes if change["kind"] == spec.kind.value]
+        if addresses:
+            notes.append(printable(f"{spec.review_note}: {', '.join(addresses)}"))
+    return notes
 
 
 def change_view(change: Mapping[str, Any]) -> ChangeView:

@@ -18,14 +18,14 @@ pytestmark = pytest.mark.timeout(240)
 
 # Windows and latency 100x shorter: the quick run takes seconds.
 FAST = ["--quick", "--plan-scale", "0.01", "--apply-scale", "0.01", "--latency-ms", "20"]
-EMPTY_READ = {"get_templates": 1, "get_lists": 1, "get_tags": 1, "get_tag_groups": 1}
+EMPTY_READ = {"get_templates": 1, "get_lists": 1, "get_tags": 1, "get_tag_groups": 1, "get_all_universal_content": 1}
 
 
 def small_account_reads() -> dict[str, int]:
     size = SIZES["small"]
     # 20 templates and 5 lists at 10 a page, 10 tags at 50, 2 groups + the default one at 25.
     assert (size.templates, size.lists, size.tags, size.tag_groups) == (20, 5, 10, 2)
-    return {"get_templates": 2, "get_lists": 1, "get_tags": 1, "get_tag_groups": 1}
+    return {"get_templates": 2, "get_lists": 1, "get_tags": 1, "get_tag_groups": 1, "get_all_universal_content": 1}
 
 
 def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +52,14 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
 
     # Creating everything: one request per object, one per tag for its links, then one read to verify.
     create = runs["create", "apply"]
-    writes = {"create_tag_group": 2, "create_tag": 10, "create_list": 5, "tag_lists": len(linked_tags), "create_template": 20}
+    writes = {
+        "create_tag_group": 2,
+        "create_tag": 10,
+        "create_list": 5,
+        "tag_lists": len(linked_tags),
+        "create_template": 20,
+        "create_universal_content": 5,
+    }
     assert create["ours"]["requests"] == {**writes, **reads}
     assert create["ours"]["throttled"] == {}
     assert create["bound"]["requests"] == sum(writes.values()) + sum(reads.values())
@@ -61,9 +68,9 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
     assert sdk_sent == {**writes, "tag_lists": links}
     assert sdk["error"] is None
 
-    # 10 % of the templates changed: two updates (and the verifying read); then nothing is left to do.
-    assert runs["update", "apply"]["ours"]["requests"] == {"update_template": 2, **reads}
-    assert runs["update", "apply"]["sdk"]["requests"] == {"update_template": 2}
+    # 10 % of the templates and blocks changed: two and one updates (and the verifying read); then nothing is left.
+    assert runs["update", "apply"]["ours"]["requests"] == {"update_template": 2, "update_universal_content": 1, **reads}
+    assert runs["update", "apply"]["sdk"]["requests"] == {"update_template": 2, "update_universal_content": 1}
     assert runs["noop", "plan"]["ours"]["changes"] == {}
     assert runs["noop", "apply"]["ours"]["requests"] == {}
     assert runs["noop", "apply"]["sdk"]["requests"] == {}
@@ -73,13 +80,20 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
 
 
 def test_read_bound_is_one_request_per_page() -> None:
-    counts = {"templates": 1000, "lists": 150, "tags": 500, "tag_groups": 50}
-    assert bounds.read_requests(counts) == {"get_templates": 100, "get_lists": 15, "get_tags": 10, "get_tag_groups": 2}
+    counts = {"templates": 1000, "lists": 150, "tags": 500, "tag_groups": 50, "universal_content": 150}
+    assert bounds.read_requests(counts) == {
+        "get_templates": 100,
+        "get_lists": 15,
+        "get_tags": 10,
+        "get_tag_groups": 2,
+        "get_all_universal_content": 2,  # 100 a page when asked
+    }
     assert bounds.read_requests({"templates": 0, "lists": 11, "tags": 51, "tag_groups": 26}) == {
         "get_templates": 1,
         "get_lists": 2,
         "get_tags": 2,
         "get_tag_groups": 2,
+        "get_all_universal_content": 1,
     }
 
 

@@ -71,7 +71,9 @@ def scripted(conformance: Conformance) -> Scripted:
     return make
 
 
-def seed_account(tag_groups: int, tags: int, lists: int, templates: int, *, tags_per_list: int = 3) -> dict[str, Any]:
+def seed_account(
+    tag_groups: int, tags: int, lists: int, templates: int, *, tags_per_list: int = 3, blocks: int = 0
+) -> dict[str, Any]:
     """Seed data for an account of the given size; `tag_groups` counts the default group too."""
     groups = [{"name": f"Group {index}", "exclusive": False} for index in range(1, tag_groups)]
     group_names = ["Default"] + [group["name"] for group in groups]
@@ -92,5 +94,16 @@ def seed_account(tag_groups: int, tags: int, lists: int, templates: int, *, tags
         "templates": [
             {"name": f"Template {index:03d}", "editor_type": "CODE", "html": f"<p>Hello {index}</p>", "text": f"Hello {index}"}
             for index in range(templates)
+        ],
+        "universal_content": [
+            {
+                "name": f"Block {index:03d}",
+                "definition": {
+                    "content_type": "block",
+                    "type": "html",
+                    "data": {"content": f"<p>{index}</p>", "display_options": {}},
+                },
+            }
+            for index in range(blocks)
         ],
     }

@@ -18,7 +18,8 @@ from tests.support.canary import CANARY_KEY
 from tests.support.definitions import minimal_definition
 from tests.support.fixtures import ServedEmulator
 
-LOWER_BOUND = math.ceil(95 / 10) + math.ceil(23 / 10) + math.ceil(120 / 50) + math.ceil(7 / 25)
+# Universal content pages hold 100 blocks when asked (20 by default): the reader asks.
+LOWER_BOUND = math.ceil(95 / 10) + math.ceil(23 / 10) + math.ceil(120 / 50) + math.ceil(7 / 25) + math.ceil(130 / 100)
 
 
 async def _read(client: KlaviyoClient) -> State:
@@ -31,17 +32,18 @@ def test_reading_a_large_account_takes_exactly_the_lower_bound_of_requests(
     make_emulator: MakeEmulator, make_client: MakeClient, quirks: bool
 ) -> None:
     emulator = make_emulator(quirks=quirks)
-    emulator.seed(CANARY_KEY, seed_account(tag_groups=7, tags=120, lists=23, templates=95))
+    emulator.seed(CANARY_KEY, seed_account(tag_groups=7, tags=120, lists=23, templates=95, blocks=130))
     client = make_client(emulator)
     state = asyncio.run(_read(client))
 
-    assert LOWER_BOUND == 17
+    assert LOWER_BOUND == 19
     counts = emulator.request_counts(CANARY_KEY)
-    assert counts == {"get_templates": 10, "get_lists": 3, "get_tags": 3, "get_tag_groups": 1}
+    assert counts == {"get_templates": 10, "get_lists": 3, "get_tags": 3, "get_tag_groups": 1, "get_all_universal_content": 2}
     assert sum(counts.values()) == LOWER_BOUND
     assert dict(client.request_counts) == counts
     assert [len(state.of_kind(kind)) for kind in (Kind.TAG_GROUP, Kind.TAG, Kind.LIST, Kind.TEMPLATE)] == [7, 120, 23, 95]
     assert len(state.of_kind(Kind.LIST_TAG)) == 23 * 3
+    assert len(state.of_kind(Kind.UNIVERSAL_CONTENT)) == 130
     assert not state.conflicts
 
 
@@ -185,4 +187,4 @@ def test_reading_over_loopback_matches_reading_in_process(
     assert served.base_url.startswith("http://127.0.0.1:")
     over_loopback = asyncio.run(_read(KlaviyoClient(CANARY_KEY, base_url=served.base_url, time_scale=0.001)))
     assert list(over_loopback) == list(in_process)
-    assert sum(emulator.request_counts(CANARY_KEY).values()) == 3 + 2 + 2 + 1
+    assert sum(emulator.request_counts(CANARY_KEY).values()) == 3 + 2 + 2 + 1 + 1  # the last: universal content

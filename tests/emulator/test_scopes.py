@@ -31,7 +31,14 @@ SEED = {
     "lists": [{"name": "Newsletter", "tags": [["Channel", "Email"]]}],
     "templates": [{"name": "Welcome", "html": "<p>Hi {{ first_name }}</p>"}],
     "flows": [{"name": "Welcome", "emails": [{"name": "Email #1", "template": "Welcome"}]}],
+    "universal_content": [
+        {
+            "name": "Footer",
+            "definition": {"content_type": "block", "type": "html", "data": {"content": "<p>F</p>", "display_options": {}}},
+        }
+    ],
 }
+BLOCK = {"content_type": "block", "type": "html", "data": {"content": "<p>New</p>", "display_options": {}}}
 
 
 def request_for(op_id: str, ids: dict[str, list[str]]) -> tuple[str, str, dict[str, Any] | None]:
@@ -52,6 +59,7 @@ def request_for(op_id: str, ids: dict[str, list[str]]) -> tuple[str, str, dict[s
         "actions": [{**node, "temporary_id": "a"}],
     }
     definition["actions"][0]["data"] = {"message": {"name": "Email #1", "template_id": template}}
+    block = ids["universal_content"][0]
     return {
         "get_flows": ("GET", "/api/flows", None),
         "get_flow": ("GET", f"/api/flows/{flow}", None),
@@ -119,6 +127,19 @@ def request_for(op_id: str, ids: dict[str, list[str]]) -> tuple[str, str, dict[s
         "delete_tag_group": ("DELETE", f"/api/tag-groups/{group}", None),
         "get_tags_for_tag_group": ("GET", f"/api/tag-groups/{group}/tags", None),
         "get_tag_ids_for_tag_group": ("GET", f"/api/tag-groups/{group}/relationships/tags", None),
+        "get_all_universal_content": ("GET", "/api/template-universal-content", None),
+        "get_universal_content": ("GET", f"/api/template-universal-content/{block}", None),
+        "create_universal_content": (
+            "POST",
+            "/api/template-universal-content",
+            {"data": {"type": "template-universal-content", "attributes": {"name": "Header", "definition": BLOCK}}},
+        ),
+        "update_universal_content": (
+            "PATCH",
+            f"/api/template-universal-content/{block}",
+            {"data": {"type": "template-universal-content", "id": block, "attributes": {"definition": BLOCK}}},
+        ),
+        "delete_universal_content": ("DELETE", f"/api/template-universal-content/{block}", None),
     }[op_id]
 
 

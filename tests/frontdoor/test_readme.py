@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -72,6 +73,10 @@ def test_manifest_format_example_validates_and_plans(tmp_path: Path) -> None:
     for name in ("welcome.html", "welcome-fr.html"):
         (tmp_path / "templates" / name).write_text("<p>Hi {{ first_name|default:'there' }}</p>\n", encoding="utf-8")
     (tmp_path / "templates" / "welcome.txt").write_text("Hi {{ first_name|default:'there' }}\n", encoding="utf-8")
+    (tmp_path / "blocks").mkdir()
+    (tmp_path / "blocks" / "footer.html").write_text("<p>{{ organization.name }}</p>\n", encoding="utf-8")
+    legal = {"content_type": "block", "type": "text", "data": {"content": "Terms", "display_options": {}, "styles": {}}}
+    (tmp_path / "blocks" / "legal.json").write_text(json.dumps(legal), encoding="utf-8")
 
     validate = run_cli(["validate", str(tmp_path)])
     assert validate.exit_code == 0, validate.output
@@ -79,3 +84,4 @@ def test_manifest_format_example_validates_and_plans(tmp_path: Path) -> None:
     plan = run_cli(["plan", str(tmp_path), *state, "--var", "KLAVIYO_ENV=production", "--detailed-exitcode"])
     assert plan.exit_code == 2, plan.output
     assert 'list["VIP Customers (production)"]' in plan.output
+    assert 'universal_content["Legal"]' in plan.output and "into every template that uses it" in plan.output

@@ -21,7 +21,8 @@ from tests.support.canary import CANARY_KEY
 from tests.support.clients import emulator_client
 
 START = 1_780_000_000.0  # 2026-05-28, whole second
-PAGE_SIZES = {"get_templates": 10, "get_lists": 10, "get_tags": 50, "get_tag_groups": 25}
+# Universal content pages hold 20 by default and 100 when asked; the reader asks.
+PAGE_SIZES = {"get_templates": 10, "get_lists": 10, "get_tags": 50, "get_tag_groups": 25, "get_all_universal_content": 100}
 
 
 class SteppingClock:
@@ -36,9 +37,15 @@ class SteppingClock:
         return self.now
 
 
-def lower_bound(templates: int, lists: int, tags: int, groups: int) -> dict[str, int]:
+def lower_bound(templates: int, lists: int, tags: int, groups: int, blocks: int = 0) -> dict[str, int]:
     """ceil(n / page size) per collection; an empty collection still takes the one request that shows it empty."""
-    sizes = {"get_templates": templates, "get_lists": lists, "get_tags": tags, "get_tag_groups": groups}
+    sizes = {
+        "get_templates": templates,
+        "get_lists": lists,
+        "get_tags": tags,
+        "get_tag_groups": groups,
+        "get_all_universal_content": blocks,
+    }
     return {operation_id: max(1, math.ceil(count / PAGE_SIZES[operation_id])) for operation_id, count in sizes.items()}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from klaviyo_sync.errors import ManifestError
+from klaviyo_sync.kinds import SECTIONS
 from klaviyo_sync.manifest import Project, Thresholds, load_project
 from klaviyo_sync.resources import Kind, Origin
 from tests.manifest.helpers import HTML, write_project
@@ -126,8 +127,13 @@ def test_origins_point_at_each_object(project: Project) -> None:
 
 def test_project_settings(project: Project, tmp_path: Path) -> None:
     assert project.root == tmp_path.resolve()
-    assert project.prune == {Kind.TEMPLATE: True, Kind.LIST: False, Kind.TAG_GROUP: True}
-    assert project.ignore == {Kind.TEMPLATE: ("Draft *", "[UI] *"), Kind.LIST: ("Test *",), Kind.TAG_GROUP: ()}
+    assert project.prune == {Kind.TEMPLATE: True, Kind.LIST: False, Kind.TAG_GROUP: True, Kind.UNIVERSAL_CONTENT: False}
+    assert project.ignore == {
+        Kind.TEMPLATE: ("Draft *", "[UI] *"),
+        Kind.LIST: ("Test *",),
+        Kind.TAG_GROUP: (),
+        Kind.UNIVERSAL_CONTENT: (),
+    }
     assert project.thresholds == Thresholds(update_fraction=0.5, delete_fraction=0.1, min_existing=3)
     assert project.manifest_files == ("klaviyo.yaml", "manifests/lists.yaml", "manifests/templates.yaml")
 
@@ -151,8 +157,10 @@ def test_defaults_without_optional_sections(tmp_path: Path) -> None:
     write_project(tmp_path, {"klaviyo.yaml": "version: 1\n"})
     project = load_project(tmp_path / "klaviyo.yaml", environ={})
     assert len(project.state) == 0
-    assert project.prune == {Kind.TEMPLATE: False, Kind.LIST: False, Kind.TAG_GROUP: False}
-    assert project.ignore == {Kind.TEMPLATE: (), Kind.LIST: (), Kind.TAG_GROUP: ()}
+    # Every kind the manifest declares in a section of its own can be pruned and ignored; none is by default.
+    assert project.prune == dict.fromkeys(SECTIONS.values(), False)
+    assert project.ignore == dict.fromkeys(SECTIONS.values(), ())
+    assert set(SECTIONS.values()) == {Kind.TEMPLATE, Kind.LIST, Kind.TAG_GROUP, Kind.UNIVERSAL_CONTENT}
     assert project.thresholds == Thresholds(update_fraction=0.30, delete_fraction=0.30, min_existing=10)
 
 

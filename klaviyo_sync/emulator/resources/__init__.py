@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from klaviyo_sync.emulator.context import Handler, Resource
-from klaviyo_sync.emulator.resources import flows, lists, tag_groups, tags, templates
+from klaviyo_sync.emulator.resources import flows, lists, tag_groups, tags, templates, universal_content
 
-RESOURCES: tuple[Resource, ...] = (templates.RESOURCE, lists.RESOURCE, tags.RESOURCE, tag_groups.RESOURCE, flows.RESOURCE)
+RESOURCES: tuple[Resource, ...] = (
+    templates.RESOURCE,
+    lists.RESOURCE,
+    tags.RESOURCE,
+    tag_groups.RESOURCE,
+    universal_content.RESOURCE,
+    flows.RESOURCE,
+)
 
 
 def _handlers(resources: tuple[Resource, ...]) -> Mapping[str, Handler]:
