@@ -10,7 +10,8 @@ This module is plain data: both the engine and the emulator may import it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -41,6 +42,19 @@ class Operation:
     query: dict[str, dict[str, Any]]  # parameter name -> {type, enum?, minimum?, maximum?, default?}
     filters: dict[str, Any]  # the spec's x-klaviyo-filters
     success_status: int
+    # A query value with stricter limits of its own, "additional-fields[list]=profile_count" -> its windows: a
+    # request carrying it counts against the operation's bucket and that one ("one call can consume several").
+    query_rate_limits: dict[str, tuple[RateLimit, ...]] = field(default_factory=dict)
+
+    def rate_buckets(self, query: Mapping[str, str] | None) -> tuple[str, ...]:
+        """The rate-limit buckets a request with this (encoded) query counts against, strictest first: one per query
+        value with limits of its own (`get_list:additional-fields[list]=profile_count`), then the operation's."""
+        extra = []
+        for condition in self.query_rate_limits:
+            name, _, value = condition.partition("=")
+            if query and value in str(query.get(name, "")).split(","):
+                extra.append(f"{self.operation_id}:{condition}")
+        return (*extra, self.operation_id)
 
     @property
     def page_size(self) -> int | None:
@@ -68,14 +82,27 @@ def operations() -> dict[str, Operation]:
             method=op["method"],
             path=op["path"],
             scopes=tuple(op["scopes"]),
-            rate_limits=tuple(RateLimit(name, count, seconds) for name, (count, seconds) in op["rate_limits"].items()),
+            rate_limits=_limits(op["rate_limits"]),
             query=op["query"],
             filters=op["filters"],
             success_status=op["success_status"],
+            query_rate_limits={condition: _limits(windows) for condition, windows in op.get("query_rate_limits", {}).items()},
         )
         for op_id, op in raw["operations"].items()
     }
 
 
+def _limits(windows: Mapping[str, list[int]]) -> tuple[RateLimit, ...]:
+    return tuple(RateLimit(name, count, seconds) for name, (count, seconds) in windows.items())
+
+
 def operation(operation_id: str) -> Operation:
     return operations()[operation_id]
+
+
+def bucket_limits(bucket: str) -> tuple[RateLimit, ...]:
+    """The windows of a rate-limit bucket as `Operation.rate_buckets` names it: an operation, or one of its query
+    values with limits of their own."""
+    operation_id, _, condition = bucket.partition(":")
+    op = operation(operation_id)
+    return op.query_rate_limits[condition] if condition else op.rate_limits

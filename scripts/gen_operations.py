@@ -35,6 +35,8 @@ OPERATIONS = (
     "delete_list",
     "get_tags_for_list",
     "get_tag_ids_for_list",
+    "get_flows_triggered_by_list",
+    "get_ids_for_flows_triggered_by_list",
     "get_tags",
     "create_tag",
     "get_tag",
@@ -43,6 +45,9 @@ OPERATIONS = (
     "tag_lists",
     "remove_tag_from_lists",
     "get_list_ids_for_tag",
+    "get_flow_ids_for_tag",
+    "get_campaign_ids_for_tag",
+    "get_segment_ids_for_tag",
     "get_tag_group_for_tag",
     "get_tag_group_id_for_tag",
     "get_tag_groups",
@@ -71,6 +76,12 @@ OPERATIONS = (
 )
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "d": 86400}
+# A query value with stricter limits of its own is stated only in the operation's description (get_list:
+# "Rate limits when using the `additional-fields[list]=profile_count` parameter ...: Burst: `1/s` Steady: `15/m`").
+_QUERY_LIMITS = re.compile(
+    r"Rate limits when using the `(?P<param>[^`=]+)=(?P<value>[^`]+)` parameter in your API request:"
+    r"<br>Burst: `(?P<burst>\d+/[smd])`<br>Steady: `(?P<steady>\d+/[smd])`"
+)
 
 
 def _rate(value: str) -> list[int]:
@@ -101,6 +112,10 @@ def extract(spec: dict) -> dict:
             if not isinstance(op, dict) or op.get("operationId") not in OPERATIONS:
                 continue
             limits = op["x-klaviyo-ratelimit"]
+            query_limits = {
+                f"{m['param']}={m['value']}": {"burst": _rate(m["burst"]), "steady": _rate(m["steady"])}
+                for m in _QUERY_LIMITS.finditer(op.get("description", ""))
+            }
             found[op["operationId"]] = {
                 "method": method.upper(),
                 "path": path,
@@ -110,6 +125,8 @@ def extract(spec: dict) -> dict:
                 "filters": op.get("x-klaviyo-filters", {}),
                 "success_status": int(next(code for code in op["responses"] if code.startswith("2"))),
             }
+            if query_limits:
+                found[op["operationId"]]["query_rate_limits"] = query_limits
     missing = set(OPERATIONS) - set(found)
     if missing:
         raise SystemExit(f"operations missing from the spec: {sorted(missing)}")

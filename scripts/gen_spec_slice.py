@@ -33,10 +33,6 @@ UPCOMING = (
     "delete_universal_content",
     # the account behind a key
     "get_accounts",
-    # what a tag is on beyond lists
-    "get_flow_ids_for_tag",
-    "get_campaign_ids_for_tag",
-    "get_segment_ids_for_tag",
 )
 SLICED = (*OPERATIONS, *UPCOMING)
 ALWAYS = ("#/components/responses/ClientError", "#/components/responses/ServerError")  # the error shapes

@@ -15,6 +15,9 @@ from klaviyo_sync.client.http import KlaviyoHttp
 from klaviyo_sync.errors import ServerError
 from klaviyo_sync.resources import Kind
 
+# What carries a tag besides lists, and the operation that reads each (3/s and 60/m each).
+TAG_CARRIERS = {"flows": "get_flow_ids_for_tag", "campaigns": "get_campaign_ids_for_tag", "segments": "get_segment_ids_for_tag"}
+
 
 class KlaviyoClient(KlaviyoHttp):
     async def __aenter__(self) -> KlaviyoClient:
@@ -151,6 +154,32 @@ class KlaviyoClient(KlaviyoHttp):
 
     async def delete_universal_content(self, block_id: str) -> None:
         await self.request("delete_universal_content", path_params={"id": block_id})
+
+    # What removing a list or tag reaches (klaviyo-api-more.md §7), read only for the objects a plan removes.
+
+    async def list_profile_count(self, list_id: str) -> int | None:
+        """How many profiles the list holds (None if Klaviyo leaves it out). `additional-fields[list]=profile_count`
+        puts this get_list in a bucket of its own, 1/s and 15/m; the pacer holds it there."""
+        params = {"additional-fields[list]": "profile_count"}
+        document = await self.request("get_list", path_params={"id": list_id}, params=params)
+        count = _resource("get_list", document)["attributes"].get("profile_count")
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
+
+    async def flows_triggered_by_list(self, list_id: str) -> list[dict[str, Any]]:
+        """The flows whose trigger is the list (not those testing membership in a filter or split), with their
+        attributes (name, status)."""
+        return await self._collected("get_flows_triggered_by_list", list_id)
+
+    async def tag_carrier_ids(self, tag_id: str, carriers: str) -> list[str]:
+        """Ids of the `flows`, `campaigns` or `segments` that carry the tag."""
+        return [item["id"] for item in await self._collected(TAG_CARRIERS[carriers], tag_id)]
+
+    async def _collected(self, operation_id: str, object_id: str) -> list[dict[str, Any]]:
+        """Every item of an unpaged relationship read; `links.next` is still followed should Klaviyo send one."""
+        items: list[dict[str, Any]] = []
+        async for page in self.paginate(operation_id, path_params={"id": object_id}):
+            items.extend(item for item in page.get("data") or [] if isinstance(item, dict) and isinstance(item.get("id"), str))
+        return items
 
     # Look-ups
 

@@ -155,7 +155,7 @@ class KlaviyoHttp:
             if status == 429:
                 if attempt >= self.retry.max_retries:
                     raise self._error(op, response, query, attempt)
-                await self._throttled(op, response, attempt)
+                await self._throttled(op, response, attempt, _buckets(op, url, query))
                 attempt += 1
                 continue
             if status in RETRYABLE_STATUSES:
@@ -184,8 +184,10 @@ class KlaviyoHttp:
         attempt: int,
     ) -> httpx.Response | None:
         """One request under pacing. None means it failed in transit and may be sent again."""
+        buckets = _buckets(op, url, query)
         if self.pacer is not None:
-            await self.pacer.acquire(op.operation_id)
+            for bucket in buckets:  # strictest first: no slot of a roomier bucket is held while waiting
+                await self.pacer.acquire(bucket)
         self.request_counts[op.operation_id] += 1
         started = time.monotonic()
         failure: httpx.RequestError | None = None
@@ -195,7 +197,8 @@ class KlaviyoHttp:
             failure = exc
         finally:
             if self.pacer is not None:
-                await self.pacer.release(op.operation_id)
+                for bucket in buckets:
+                    await self.pacer.release(bucket)
         if failure is not None:
             await self._transport_failed(op, url, query, failure, started, idempotent, attempt)
             return None
@@ -228,7 +231,7 @@ class KlaviyoHttp:
             ) from None
         await self._back_off(op, reason, attempt)
 
-    async def _throttled(self, op: Operation, response: httpx.Response, attempt: int) -> None:
+    async def _throttled(self, op: Operation, response: httpx.Response, attempt: int, buckets: tuple[str, ...]) -> None:
         wait = self.retry.throttle_wait(response, attempt)
         if wait > self.max_wait:
             raise RateLimitError(
@@ -238,7 +241,8 @@ class KlaviyoHttp:
                 hint="a daily limit is probably spent (create_list allows 150 a day): run again later",
             )
         if self.pacer is not None:
-            await self.pacer.hold(op.operation_id, wait)
+            for bucket in buckets:  # the answer does not say which bucket was full
+                await self.pacer.hold(bucket, wait)
         logger.info("%s throttled (429); waiting %.2f s before retry %d", op.operation_id, wait, attempt + 1)
         if self.on_wait is not None:
             self.on_wait(op.operation_id, wait)
@@ -362,6 +366,13 @@ def _path(op: Operation, path_params: Mapping[str, str] | None) -> str:
         return op.path.format(**values)
     except KeyError as exc:
         raise ValueError(f"{op.operation_id} needs the path parameter {exc}") from None
+
+
+def _buckets(op: Operation, url: str, query: dict[str, str] | None) -> tuple[str, ...]:
+    """The rate-limit buckets of a request; a followed `links.next` carries its query in the URL."""
+    if query is None and "?" in url:
+        return op.rate_buckets(dict(httpx.URL(url).params))
+    return op.rate_buckets(query)
 
 
 def _shown(url: str, query: dict[str, str] | None) -> str:

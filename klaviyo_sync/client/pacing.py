@@ -7,6 +7,10 @@ moment the request left): the server saw the request at some point in between, s
 window guarantees the server sees the spacing too, whatever the network latency. While a request is in flight its
 slot is simply taken.
 
+A bucket is an operation, or one of its query values that has limits of its own (`get_list` with
+`additional-fields[list]=profile_count`: 1/s and 15/m besides get_list's 75/s); `api_spec.Operation.rate_buckets`
+names the buckets of a request, and it takes a slot in each.
+
 `time_scale` shrinks every window (0.01 turns 60 s into 0.6 s) so tests and benchmarks that run the emulator with
 scaled limits pace at the same scale.
 """
@@ -20,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from klaviyo_sync.api_spec import RateLimit, operation
+from klaviyo_sync.api_spec import RateLimit, bucket_limits
 from klaviyo_sync.errors import RateLimitError
 
 WaitCallback = Callable[[str, float], None]
@@ -67,7 +71,7 @@ class _Bucket:
 
 
 class Pacer:
-    """Token buckets per operation, built lazily from `api_spec`."""
+    """Token buckets per operation (and per query value with limits of its own), built lazily from `api_spec`."""
 
     def __init__(
         self,
@@ -88,7 +92,7 @@ class Pacer:
     def _bucket(self, operation_id: str) -> _Bucket:
         bucket = self._buckets.get(operation_id)
         if bucket is None:
-            bucket = self._buckets[operation_id] = _Bucket(operation(operation_id).rate_limits, self.time_scale)
+            bucket = self._buckets[operation_id] = _Bucket(bucket_limits(operation_id), self.time_scale)
         return bucket
 
     def wait_estimate(self, operation_id: str) -> float:
@@ -131,7 +135,7 @@ class Pacer:
 
 
 def _limit_spent(operation_id: str, wait: float) -> RateLimitError:
-    limits = ", ".join(f"{limit.count} per {_period(limit.seconds)}" for limit in operation(operation_id).rate_limits)
+    limits = ", ".join(f"{limit.count} per {_period(limit.seconds)}" for limit in bucket_limits(operation_id))
     return RateLimitError(
         f"{operation_id}: Klaviyo's rate limit ({limits}) would hold this request for {wait:.0f} s",
         operation=operation_id,

@@ -9,6 +9,8 @@ GET  /__emulator/scopes     the caller's scopes (Authorization header): 200 {"sc
 PUT  /__emulator/scopes     limit the caller's key to {"scopes": ["templates:read", ...]} ([] = none at all), or
                             {"scopes": null} for full access again; 200 with the new value. Keys not limited have
                             full access; `reset` drops the limits set here (those in EmulatorConfig stay).
+PUT  /__emulator/profile-counts  set how many profiles lists of the caller's account hold: {"LIST_ID": 12430, ...};
+                            200 {"profile_counts": {...}} (what get_list's `profile_count` then answers)
 
 Routes acting on one account take its key from the Authorization header, as the API does, so no key is ever
 part of a URL or a body.
@@ -34,6 +36,7 @@ class Controlled(Protocol):
     def reset(self) -> None: ...
     def dump(self) -> dict[str, Any]: ...
     def seed(self, api_key: str, data: dict[str, Any]) -> dict[str, list[str]]: ...
+    def set_profile_counts(self, api_key: str, counts: dict[str, Any]) -> dict[str, int]: ...
     def request_counts(self, api_key: str | None = None) -> dict[str, int]: ...
     def throttled_counts(self, api_key: str | None = None) -> dict[str, int]: ...
     def error_response(self, error: EmulatorError, op_id: str | None = None) -> EmuResponse: ...
@@ -61,6 +64,12 @@ def handle_control(emulator: Controlled, request: EmuRequest) -> EmuResponse:
             if not isinstance(data, dict):
                 raise invalid("The seed body must be a JSON object.", pointer="/")
             return _json(201, {"ids": emulator.seed(api_key, data)})
+        if (request.method, route) == ("PUT", "profile-counts"):
+            api_key = _require_key(api_key, "Setting profile counts")
+            counts = parse_json_body(request.body or b"")
+            if not isinstance(counts, dict):
+                raise invalid('The body must be {"LIST_ID": PROFILE_COUNT, ...}.', pointer="/")
+            return _json(200, {"profile_counts": emulator.set_profile_counts(api_key, counts)})
         if route == "scopes" and request.method in ("GET", "PUT"):
             api_key = _require_key(api_key, "Reading or setting scopes")
             if request.method == "PUT":

@@ -117,6 +117,14 @@ class Emulator:
             self._persist()
             return ids
 
+    def set_profile_counts(self, api_key: str, counts: dict[str, Any]) -> dict[str, int]:
+        """Set how many profiles lists of the key's account hold (list id -> count); all or nothing."""
+        with self.store.lock:
+            acct = self.store.account(api_key)
+            self.store.set_profile_counts(acct, counts)
+            self._persist()
+            return {list_id: acct.lists[list_id]["profile_count"] for list_id in counts}
+
     def reset(self) -> None:
         """Forget every account, the request log, rate-limit windows, fault counters and control-route scope limits."""
         with self.store.lock:
@@ -211,7 +219,7 @@ class Emulator:
         account = account_id(api_key)
         rate_headers: dict[str, str] = {}
         if self.limiter is not None:
-            extra = ("get_list:profile_count",) if op_id == "get_list" and "profile_count" in request.query_string else ()
+            extra = operation(op_id).rate_buckets(dict(query_pairs))[:-1]  # profile_count on get_list: 1/s, 15/m
             verdict = self.limiter.check(account, op_id, extra)
             if not verdict.allowed:
                 return self._throttled(op_id, verdict.wait_seconds, scaled=self.limiter.scale != 1.0)

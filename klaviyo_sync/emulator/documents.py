@@ -98,15 +98,13 @@ class Serializer:
             "opt_in_process": record["opt_in_process"],
         }
         if profile_count:
-            attributes["profile_count"] = 0  # the emulator keeps no profiles
+            attributes["profile_count"] = record.get("profile_count", 0)  # seeded: the emulator keeps no profiles
         relationships = {
             name: {"links": self.links.relationship("lists", record["id"], name)}
             for name in ("profiles", "tags", "flow-triggers")
         }
         if "tags" in self.query.include:
             relationships["tags"]["data"] = [{"type": "tag", "id": t["id"]} for t in self.acct.tags_of_list(record["id"])]
-        if "flow-triggers" in self.query.include:
-            relationships["flow-triggers"]["data"] = []  # the emulator has no flows
         return {
             "type": "list",
             "id": record["id"],

@@ -124,6 +124,12 @@ class FlowStore:
             raise not_found("flow message", message_id)
         return message
 
+    def triggered_by_list(self, list_id: str) -> list[dict[str, Any]]:
+        """Flows whose trigger is the list, in creation order: a list's `flow-triggers` ([SPEC] the trigger only; a
+        profile filter or split testing membership, or a list-update action, does not count)."""
+        found = [f for f in self.flows.values() if any(t.get("type") == "list" and t.get("id") == list_id for t in f["triggers"])]
+        return sorted(found, key=lambda flow: flow["seq"])
+
     def actions_of(self, flow: dict[str, Any]) -> list[dict[str, Any]]:
         return [self.actions[action_id] for action_id in flow["action_ids"]]
 

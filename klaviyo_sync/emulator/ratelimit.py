@@ -17,10 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from klaviyo_sync.api_spec import RateLimit, operation
-
-# The stricter bucket for `additional-fields[list]=profile_count` on get_list (1/s, 15/m).
-PROFILE_COUNT_LIMITS = (RateLimit("burst", 1, 1), RateLimit("steady", 15, 60))
+from klaviyo_sync.api_spec import bucket_limits, operation
 
 
 @dataclass(frozen=True)
@@ -41,10 +38,11 @@ class RateLimiter:
         self._windows: dict[tuple[str, str, str], tuple[int, int]] = {}
 
     def check(self, account: str, operation_id: str, extra_buckets: tuple[str, ...] = ()) -> Verdict:
-        """Count one request if every bucket it touches has room; else say how long to wait."""
+        """Count one request if every bucket it touches has room; else say how long to wait. `extra_buckets`: the
+        stricter buckets of query values with limits of their own (`Operation.rate_buckets`)."""
         now = self.clock() - self._origin
         buckets = [(operation_id, operation(operation_id).rate_limits)]
-        buckets += [(name, PROFILE_COUNT_LIMITS) for name in extra_buckets]
+        buckets += [(name, bucket_limits(name)) for name in extra_buckets]
         wait = 0.0
         slots: list[tuple[tuple[str, str, str], int, int]] = []
         for bucket, limits in buckets:

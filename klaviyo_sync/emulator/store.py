@@ -357,6 +357,16 @@ class Store:
         item["updated"] = self.now()
         return item
 
+    def set_profile_counts(self, acct: Account, counts: dict[str, Any]) -> None:
+        """Seed how many profiles lists hold (list id -> `profile_count`; the emulator keeps no profiles themselves).
+        Every entry is checked before any is set."""
+        for list_id, count in counts.items():
+            self.get_list(acct, list_id)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise invalid(f"A profile count is a whole number of at least 0, not {count!r}.", pointer=f"/{list_id}")
+        for list_id, count in counts.items():
+            acct.lists[list_id]["profile_count"] = count
+
     def delete_list(self, acct: Account, list_id: str) -> None:
         self.get_list(acct, list_id)
         del acct.lists[list_id]
@@ -491,6 +501,8 @@ class Store:
         for item in data.get("lists", []):
             new_list = self.create_list(acct, item["name"], item.get("opt_in_process"))
             created["lists"].append(new_list["id"])
+            if "profile_count" in item:
+                self.set_profile_counts(acct, {new_list["id"]: item["profile_count"]})
             for group_name, tag_name in item.get("tags", []):
                 group_id = self._group_id_by_name(acct, group_name)
                 tag_id = next((t["id"] for t in acct.tags.values() if t["group_id"] == group_id and t["name"] == tag_name), None)

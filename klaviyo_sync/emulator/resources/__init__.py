@@ -18,6 +18,7 @@ RESOURCES: tuple[Resource, ...] = (
     tag_groups.RESOURCE,
     universal_content.RESOURCE,
     flows.RESOURCE,
+    tags.CARRIED_BY,  # after flows: its seed names flows seeded in the same call
 )
 
 

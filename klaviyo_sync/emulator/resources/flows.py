@@ -105,6 +105,12 @@ def _message(ctx: Context, fs: FlowStore, message: dict[str, Any]) -> dict[str, 
     }
 
 
+def flows_triggered_by_list(ctx: Context, list_id: str) -> list[dict[str, Any]]:
+    """The flows whose trigger is the list, as resource objects (for the list's flow-triggers reads)."""
+    fs = _flows(ctx)
+    return [_flow(ctx, fs, flow) for flow in fs.triggered_by_list(list_id)]
+
+
 # -- flows ----------------------------------------------------------------------------------------
 
 
