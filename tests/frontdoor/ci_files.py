@@ -17,10 +17,14 @@ REPO = Path(__file__).resolve().parents[2]
 CI_DIR = REPO / "examples" / "ci"
 GITHUB_PLAN = CI_DIR / "github" / "plan.yml"
 GITHUB_APPLY = CI_DIR / "github" / "apply.yml"
+GITHUB_DRIFT = CI_DIR / "github" / "drift.yml"
+GITHUB_WORKFLOWS = (GITHUB_PLAN, GITHUB_APPLY, GITHUB_DRIFT)
+DRIFT_SCRIPT = CI_DIR / "klaviyo_drift.py"
+ACTION = REPO / "action.yml"
 GITLAB = CI_DIR / "gitlab" / ".gitlab-ci.yml"
 PRE_COMMIT_CONFIG = CI_DIR / "pre-commit" / ".pre-commit-config.yaml"
 PRE_COMMIT_HOOKS = REPO / ".pre-commit-hooks.yaml"
-ALL_FILES = (GITHUB_PLAN, GITHUB_APPLY, GITLAB, PRE_COMMIT_CONFIG, PRE_COMMIT_HOOKS)
+ALL_FILES = (*GITHUB_WORKFLOWS, GITLAB, PRE_COMMIT_CONFIG, PRE_COMMIT_HOOKS, ACTION)
 
 _REDIRECTION = re.compile(r"^\d?>>?")
 
@@ -71,7 +75,7 @@ def invocations_in(source: str, script: str, env: dict[str, str]) -> list[Invoca
 
 def all_invocations() -> list[Invocation]:
     calls: list[Invocation] = []
-    for path in (GITHUB_PLAN, GITHUB_APPLY):
+    for path in GITHUB_WORKFLOWS:
         for name, step, env in github_steps(path):
             calls += invocations_in(f"{path.name}:{name}", step["run"], env)
     for name, script, env in gitlab_scripts(GITLAB):

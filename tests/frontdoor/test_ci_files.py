@@ -63,11 +63,26 @@ def test_github_apply_workflow_never_overlaps_and_takes_the_key_from_secrets() -
     assert ("apply", "plan.json", "--project", "klaviyo", "--no-color") in calls
 
 
-def test_gitlab_pipeline_serialises_applies() -> None:
+def test_gitlab_pipeline_serialises_applies_and_never_applies_on_a_schedule() -> None:
     pipeline = ci_files.load(ci_files.GITLAB)
     assert pipeline["apply"]["resource_group"]
-    assert pipeline["apply"]["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    # The drift schedule runs on the default branch too; an apply there would undo the edits it reports.
+    assert pipeline["apply"]["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"},
+        {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
+    ]
     assert pipeline["plan"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'}]
+    assert pipeline["drift"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH'}]
+
+
+def test_github_drift_workflow_plans_main_on_a_schedule() -> None:
+    workflow = ci_files.load(ci_files.GITHUB_DRIFT)
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"} and workflow[True]["schedule"][0]["cron"]
+    checkout = next(step for step in workflow["jobs"]["drift"]["steps"] if step.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["ref"] == "main"
+    assert workflow["permissions"] == {"contents": "read", "issues": "write", "actions": "read"}
+    (plan,) = [c.args for c in ci_files.all_invocations() if c.source.startswith("drift.yml")]
+    assert {"--format", "markdown", "--out", "plan.json", "--detailed-exitcode"} <= set(plan)
 
 
 def test_pre_commit_hook_runs_validate() -> None:
@@ -161,7 +176,7 @@ def test_plan_step_treats_any_exit_but_0_and_2_as_a_failure(tmp_path: ci_files.P
 
 def test_the_api_key_is_a_secret_everywhere() -> None:
     """Only from secrets, only on the steps that call the API, never in an always-visible place."""
-    for path in (ci_files.GITHUB_PLAN, ci_files.GITHUB_APPLY):
+    for path in ci_files.GITHUB_WORKFLOWS:
         workflow = ci_files.load(path)
         assert "KLAVIYO_API_KEY" not in workflow.get("env", {}), f"{path.name}: workflow-level env reaches every action"
         for job in workflow["jobs"].values():

@@ -16,20 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.frontdoor.source_tree import copy_source
 from tests.frontdoor.wheelhouse import build_wheelhouse
 from tests.support.canary import find_canary
 
 REPO = Path(__file__).resolve().parents[2]
-SKIP_DIRS = {".venv", ".git", "node_modules", "build", "dist", ".klaviyo-sync", ".pytest_cache", ".ruff_cache", ".hypothesis"}
-
-
-def _copy_source(destination: Path) -> None:
-    """Build from a copy, so the build never writes into the working tree (build/, *.egg-info)."""
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        return {n for n in names if n in SKIP_DIRS or n.endswith(".egg-info") or n == "__pycache__"}
-
-    shutil.copytree(REPO, destination, ignore=ignore)
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -44,7 +35,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     root = tmp_path_factory.mktemp("wheel")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    _copy_source(root / "src")
+    copy_source(root / "src")
     build = _run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(root / "dist"), str(root / "src")], root, env
     )
