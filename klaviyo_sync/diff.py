@@ -17,6 +17,7 @@ only runs on structured values (drag-and-drop definitions) whose digests differ.
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any, Protocol
 
 from klaviyo_sync.errors import PlanError, Problem
 from klaviyo_sync.kinds import KINDS, SECTIONS, TEXT_FIELDS
+from klaviyo_sync.kinds.flow_emails import SEND_EMAIL
 from klaviyo_sync.resources import (
     Action,
     Change,
@@ -176,6 +178,7 @@ class _Differ:
             Kind.LIST: self._lists,
             Kind.TEMPLATE: self._templates,
             Kind.LIST_TAG: self._links,
+            Kind.FLOW_EMAIL: self._flow_emails,
         }
         for spec in KINDS:
             steps.get(spec.kind, partial(self._flat, spec.kind))()
@@ -465,6 +468,83 @@ class _Differ:
                 self._delete(live, "not declared in the list's tags (the tags of a declared list are fully managed)")
         cascaded = sum(1 for r, _ in self.result.cascaded if r.kind is Kind.LIST_TAG and r.key[0] in kept_lists)
         self.result.managed_counts[Kind.LIST_TAG] = len(managed) + cascaded
+
+    def _flow_emails(self) -> None:
+        """Flow emails are only ever updated: each declared one must be exactly one plain send-email of exactly one
+        live flow. Emails nobody declared are out of scope (flows are built in Klaviyo, never pruned)."""
+        changed_templates = {c.key[0]: c for c in self.result.changes if c.kind is Kind.TEMPLATE and c.desired is not None}
+        managed = 0
+        for desired in self.desired.of_kind(Kind.FLOW_EMAIL):
+            live = self._live_flow_email(desired)
+            if live is None:
+                continue
+            managed += 1
+            self.claimed.add(id(live))
+            change = choose_action(desired, live)
+            if live.id:
+                self.result.live_ids[desired.address] = live.id
+            if change is None:
+                continue
+            template = desired.attrs.get("template")
+            if isinstance(template, str) and any(f.field in ("html", "text") for f in change.fields):
+                source = changed_templates.get(template)
+                follows = f"follows template {_quote(template)}"
+                reason = f"{follows}, which this plan changes" if source is not None else f"{change.reason}; it {follows}"
+                change = Change(change.action, change.kind, change.key, desired, live, change.fields, reason)
+            self.result.changes.append(change)
+        self.result.managed_counts[Kind.FLOW_EMAIL] = managed
+
+    def _live_flow_email(self, desired: Resource) -> Resource | None:
+        """The one live email `desired` names, or None with the problem recorded."""
+        flow_name, email_name = desired.key
+        flow_ids = self.live.flows.get(flow_name, [])
+        if not flow_ids:
+            close = difflib.get_close_matches(flow_name, list(self.live.flows), n=1, cutoff=0.6)
+            suggestion = f'did you mean "{close[0]}"? ' if close else ""
+            self._problem(
+                desired,
+                f"no flow named {_quote(flow_name)} in the account",
+                f"{suggestion}flows are built in Klaviyo's flow editor; declare one by its exact name there",
+            )
+            return None
+        if len(flow_ids) > 1:
+            self._problem(
+                desired,
+                f"{len(flow_ids)} live flows are named {_quote(flow_name)} (ids {', '.join(flow_ids)}); cannot tell which "
+                f"one {desired.address} means",
+                "rename or archive all but one of them in Klaviyo",
+            )
+            return None
+        duplicates = self.live.conflicts.get(desired.rid)
+        if duplicates:
+            ids = ", ".join(f"{r.id} (action {r.attrs.get('action_id')})" for r in duplicates)
+            self._problem(
+                desired,
+                f"flow {_quote(flow_name)} has {len(duplicates)} emails named {_quote(email_name)} (messages {ids}); "
+                "cannot tell which one is meant",
+                "give each email in the flow its own name in Klaviyo's flow editor",
+            )
+            return None
+        live = self.live.get(Kind.FLOW_EMAIL, desired.key)
+        if live is None:
+            names = sorted({r.key[1] for r in self.live.of_kind(Kind.FLOW_EMAIL) if r.key[0] == flow_name})
+            close = difflib.get_close_matches(email_name, names, n=1, cutoff=0.6)
+            listed = f"its emails are {_names(_quote(n) for n in names)}" if names else "it has no emails"
+            self._problem(
+                desired,
+                f"flow {_quote(flow_name)} has no email named {_quote(email_name)}; {listed}",
+                f'did you mean "{close[0]}"?' if close else "use the email's name as the flow editor shows it",
+            )
+            return None
+        if live.attrs.get("action_type") != SEND_EMAIL:
+            self._problem(
+                desired,
+                f"{_quote(email_name)} in flow {_quote(flow_name)} is a variant of an A/B test (action "
+                f"{live.attrs.get('action_id')}, message {live.id}), not a plain send-email action",
+                "end the A/B test in Klaviyo's flow editor first; klaviyo-sync manages plain send-email actions only",
+            )
+            return None
+        return live
 
 
 def _quote(name: str) -> str:

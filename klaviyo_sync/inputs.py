@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from klaviyo_sync.resources import Kind, State
+from klaviyo_sync.resources import Key, Kind, State
 
 if TYPE_CHECKING:
     from klaviyo_sync.client import KlaviyoClient
@@ -77,8 +77,11 @@ async def read_account(
 
     loaded: asyncio.Future[Project] = asyncio.get_running_loop().create_future()
     names = asyncio.ensure_future(_managed_names(loaded))
+    emails = asyncio.ensure_future(_managed_emails(loaded))
     partitioning = SEQUENTIAL if exact_reads else AUTO
-    reading = asyncio.ensure_future(read_live_state(client, managed_templates=names, partitioning=partitioning))
+    reading = asyncio.ensure_future(
+        read_live_state(client, managed_templates=names, flow_emails=emails, partitioning=partitioning)
+    )
     switch_interval = sys.getswitchinterval()
     try:
         # While the loader runs, hand the interpreter back to the event loop sooner (default: every 5 ms), so
@@ -91,9 +94,9 @@ async def read_account(
         live = await reading
     finally:
         sys.setswitchinterval(switch_interval)
-        for task in (reading, names):
+        for task in (reading, names, emails):
             task.cancel()
-        await asyncio.gather(reading, names, return_exceptions=True)
+        await asyncio.gather(reading, names, emails, return_exceptions=True)
     if check_html:
         project.check_deferred_html(live)
     return project, live
@@ -101,6 +104,15 @@ async def read_account(
 
 async def _managed_names(loaded: asyncio.Future[Project]) -> set[str]:
     return managed_template_names((await loaded).state)
+
+
+async def _managed_emails(loaded: asyncio.Future[Project]) -> set[Key]:
+    return managed_flow_emails((await loaded).state)
+
+
+def managed_flow_emails(desired: State) -> set[Key]:
+    """The flow emails a plan reads: the declared ones, by (flow, email)."""
+    return {email.key for email in desired.of_kind(Kind.FLOW_EMAIL)}
 
 
 def managed_template_names(desired: State) -> set[str]:

@@ -2,7 +2,8 @@
 
 One paginated collection walk per kind, all at once: tag groups, tags (`include=tag-group`), lists
 (`include=tags`, which also yields every list↔tag link), templates, and each kind read on its own
-(`KindSpec.read`: universal content blocks). Large template and list collections are
+(`KindSpec.read`: universal content blocks), and, when the project declares flow emails, the flows with their
+actions and the copies those emails send (`klaviyo_sync.flows.read`). Large template and list collections are
 walked in concurrent slices of their `created` range (`klaviyo_sync.partitions`: how, and what it costs). Nothing
 is fetched per object, except the `definition` of drag-and-drop (SYSTEM_DRAGGABLE) templates, which Klaviyo does
 not reliably serve in bulk.
@@ -26,10 +27,12 @@ from typing import Any
 
 from klaviyo_sync.client import KlaviyoClient, related_id
 from klaviyo_sync.errors import NotFoundError, ServerError
+from klaviyo_sync.flows.read import FlowsRead, read_flow_emails
 from klaviyo_sync.kinds import KINDS
 from klaviyo_sync.lock import LOCK_NAME
 from klaviyo_sync.partitions import AUTO, Partitioning, Walked, WalkStats, all_or_nothing, walk_collection
-from klaviyo_sync.resources import Kind, Resource, State, content_hash
+from klaviyo_sync.resources import Key, Kind, Resource, State, content_hash
+from klaviyo_sync.scratch import is_scratch
 
 logger = logging.getLogger("klaviyo_sync.live")
 
@@ -42,12 +45,15 @@ class ReadReport:
 
     collections: dict[str, WalkStats] = field(default_factory=dict)
     definitions: int = 0
+    flows: dict[str, int] = field(default_factory=dict)  # the flow emails' reads, per operation
 
     def requests(self) -> dict[str, int]:
         """Answered requests per operation, as the emulator's `request_counts` names them."""
         counts = {operation_id: stats.requests for operation_id, stats in self.collections.items()}
         if self.definitions:
             counts["get_template"] = self.definitions
+        for operation_id, count in self.flows.items():
+            counts[operation_id] = counts.get(operation_id, 0) + count
         return counts
 
 
@@ -55,6 +61,7 @@ async def read_live_state(
     client: KlaviyoClient,
     *,
     managed_templates: Collection[str] | Awaitable[Collection[str]] | None = None,
+    flow_emails: Collection[Key] | Awaitable[Collection[Key]] | None = (),
     partitioning: Partitioning = AUTO,
     report: ReadReport | None = None,
 ) -> State:
@@ -63,6 +70,8 @@ async def read_live_state(
     `managed_templates`, when given, limits the per-template `definition` fetches to drag-and-drop templates with
     those names (the others are outside the plan's scope). It may be an awaitable (the manifests still loading):
     it is awaited only if the account has drag-and-drop templates, once the template walk is done.
+    `flow_emails`: the flow emails the plan manages, keyed (flow, email), or an awaitable of them; their flows are
+    walked and their copies read only when there are any. None: every email of every flow (an export).
     `partitioning`: AUTO splits large template and list collections into concurrent walks; SEQUENTIAL always reads
     with exactly the lower bound of requests.
     `report`, when given, receives what the read cost.
@@ -74,9 +83,14 @@ async def read_live_state(
         _walk(client, "get_tags", {"include": "tag-group"}, partitioning, report),
         _walk(client, "get_lists", {"include": "tags"}, partitioning, report),
         _read_templates(client, managed_templates, partitioning, report),
+        _read_flows(client, flow_emails, report),
         *(_walk(client, read.operation, dict(read.params), partitioning, report) for read in own_reads),
     )
+    flows, *walked = walked
     state = State()
+    state.flows = flows.flows
+    for email in flows.emails:
+        state.add(email)
     for read, collected in zip(own_reads, walked, strict=True):
         for item in collected.data:
             resource = read.build(item)
@@ -86,8 +100,21 @@ async def read_live_state(
     tag_keys = _add_tags(state, tags.data, group_names)
     _add_lists(state, lists, group_names, tag_keys)
     for template in templates:
-        state.add(template)
+        (state.scratch.append if is_scratch(template.name) else state.add)(template)
     return state
+
+
+async def _read_flows(
+    client: KlaviyoClient, wanted: Collection[Key] | Awaitable[Collection[Key]] | None, report: ReadReport
+) -> FlowsRead:
+    if inspect.isawaitable(wanted):
+        wanted = await wanted
+    if wanted is not None and not wanted:
+        return FlowsRead()  # no flow emails declared: flows are not read at all (nor is flows:read needed)
+    read = await read_flow_emails(client, wanted)
+    for operation_id, count in read.requests.items():
+        report.flows[operation_id] = report.flows.get(operation_id, 0) + count
+    return read
 
 
 async def _walk(

@@ -11,6 +11,8 @@ Kinds and their natural keys (each kind's facts live in its module under `klaviy
     list        (name,)              opt_in_process                      -
     template    (name,)              editor_type, html, text, definition  editor_type changes
     list_tag    (list, group, tag)   -                                   -   (a link: created or removed)
+    universal_content (name,)        html, definition                    -
+    flow_email  (flow, email)        html, text, message fields, status  never (only updated: flows are built in Klaviyo)
 
 Live objects also carry their Klaviyo `id` and a `version` (the `updated` timestamp where Klaviyo has one,
 else a hash of what was read) so a saved plan can later tell whether they changed.
@@ -128,6 +130,11 @@ class State:
     def __init__(self, resources: Iterable[Resource] = ()) -> None:
         self._by_rid: dict[ResourceId, Resource] = {}
         self.conflicts: dict[ResourceId, list[Resource]] = {}
+        # Live only. Flows are not managed objects, but their emails are found through them: every flow read,
+        # name -> ids (two ids: two flows share the name).
+        self.flows: dict[str, list[str]] = {}
+        # Templates klaviyo-sync made for a moment (`klaviyo_sync.scratch`), kept apart from the account's own.
+        self.scratch: list[Resource] = []
         for resource in resources:
             self.add(resource)
 

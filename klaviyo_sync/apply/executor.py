@@ -84,7 +84,9 @@ async def apply_plan(
     if report.ok and verify:
         emit(ApplyEvent("verifying"))
         changed_templates = {change.key[0] for change in plan.changes if change.kind is Kind.TEMPLATE}
-        report.drift = find_drift(report.applied, await read_live_state(client, managed_templates=changed_templates))
+        changed_emails = {change.key for change in plan.changes if change.kind is Kind.FLOW_EMAIL}
+        after = await read_live_state(client, managed_templates=changed_templates, flow_emails=changed_emails)
+        report.drift = find_drift(report.applied, after)
         report.verified = True
     if not report.ok:
         raise ApplyError(_failure_message(report), report)

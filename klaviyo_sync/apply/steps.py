@@ -152,10 +152,14 @@ async def update_object(ctx: StepContext, change: Change) -> str:
     """An update or a rename: send only what changed (and the new name for a rename)."""
     assert change.live is not None and change.live.id and change.desired is not None
     object_id = change.live.id
+    requests = change.kind.spec.requests
+    if requests is not None and requests.run_update is not None:  # a procedure of several requests
+        object_id = await requests.run_update(ctx.client, change, ctx.ids)
+        ctx.ids.record(change.kind, change.key, object_id)
+        return object_id
     attributes = {fc.field: fc.new for fc in change.fields if not fc.forces_replacement}
     if change.desired.name != change.live.name:
         attributes["name"] = change.desired.name
-    requests = change.kind.spec.requests
     if requests is None or requests.update is None:
         raise ValueError(f"cannot update a {change.kind.spec.label}")
     await requests.update(ctx.client, object_id, change, attributes)

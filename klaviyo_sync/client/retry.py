@@ -3,8 +3,9 @@
 - 429: always retried (Klaviyo did not process the request), waiting `Retry-After`, else the "Expected available
   in N second(s)" of the error detail, else an exponential backoff with jitter.
 - 5xx, timeouts and dropped connections: retried for reads and idempotent writes (PATCH, DELETE, the list↔tag
-  relationship calls), after an exponential backoff with jitter; a 503 that carries `Retry-After` (Klaviyo's, or
-  a proxy's or CDN's in front of it) waits what it says instead, capped at the client's maximum wait. A create that
+  relationship calls; not a flow action's PATCH, which snapshots a new copy each time), after an exponential
+  backoff with jitter; a 503 that carries `Retry-After` (Klaviyo's, or a proxy's or CDN's in front of it) waits
+  what it says instead, capped at the client's maximum wait. A create that
   may have reached Klaviyo is never sent again blindly: the caller gets an ambiguous `TransportError` and looks the
   object up by name instead.
 - A connection that never opened carried nothing, so even a create is safe to retry then.
@@ -36,7 +37,13 @@ _EXPECTED_AVAILABLE = re.compile(r"Expected available in (\d+(?:\.\d+)?) seconds
 _DELTA_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
 
+# PATCHes that are not: pointing a flow email at a library template snapshots a new copy every time.
+NON_IDEMPOTENT_PATCHES = frozenset({"update_flow_action"})
+
+
 def is_idempotent(op: Operation) -> bool:
+    if op.operation_id in NON_IDEMPOTENT_PATCHES:
+        return False
     return op.method in ("GET", "PATCH", "DELETE") or op.operation_id in IDEMPOTENT_POSTS
 
 

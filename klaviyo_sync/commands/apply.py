@@ -200,7 +200,8 @@ async def _apply_locked(
     """Take the account's lock, read the account again under it, derive the plan (which refuses when it is no
     longer the one reviewed) and apply it; the lock is released however this ends."""
     from klaviyo_sync.client import KlaviyoClient
-    from klaviyo_sync.inputs import managed_template_names
+    from klaviyo_sync.flows.repoint import delete_leftover_scratch
+    from klaviyo_sync.inputs import managed_flow_emails, managed_template_names
     from klaviyo_sync.live import read_live_state
     from klaviyo_sync.lock import AccountLock
 
@@ -210,7 +211,14 @@ async def _apply_locked(
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
         lock = AccountLock(client, wait=lock_timeout, on_wait=waiting)
         async with lock.held():
-            live = await read_live_state(client, managed_templates=managed_template_names(project.state))
+            live = await read_live_state(
+                client,
+                managed_templates=managed_template_names(project.state),
+                flow_emails=managed_flow_emails(project.state),
+            )
+            swept = await delete_leftover_scratch(client, live)
+            if swept:
+                output.echo(f"Deleted {swept} scratch template(s) an interrupted apply left behind.")
             plan = derive(live)
             if plan.empty:
                 output.echo("No changes left to make: another apply made them while this one waited for the lock.")

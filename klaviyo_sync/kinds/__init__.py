@@ -5,7 +5,15 @@ Adding a kind: a `Kind` member and a module here that registers its `KindSpec`, 
 
 from __future__ import annotations
 
-from klaviyo_sync.kinds import list_tags, lists, tag_groups, tags, templates, universal_content  # noqa: F401  (each registers its spec)
+from klaviyo_sync.kinds import (  # noqa: F401  (each registers its spec)
+    flow_emails,
+    list_tags,
+    lists,
+    tag_groups,
+    tags,
+    templates,
+    universal_content,
+)
 from klaviyo_sync.kinds.base import REGISTRY, Action, Kind, KindSpec, ReplaceMode
 
 KINDS: tuple[KindSpec, ...] = tuple(sorted(REGISTRY.values(), key=lambda spec: spec.rank))

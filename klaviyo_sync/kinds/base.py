@@ -25,6 +25,7 @@ class Kind(StrEnum):
     TEMPLATE = "template"
     LIST_TAG = "list_tag"
     UNIVERSAL_CONTENT = "universal_content"
+    FLOW_EMAIL = "flow_email"
 
     @property
     def spec(self) -> KindSpec:
@@ -88,6 +89,10 @@ Update = Callable[[Any, str, "Change", Mapping[str, Any]], Awaitable[None]]
 Delete = Callable[[Any, str], Awaitable[None]]
 Scope = Callable[["Resource", Ids], "str | None"]
 Needs = Callable[["Key", "Resource | None"], "set[tuple[Kind, Key]]"]
+# A change that is a procedure of its own rather than one request (a flow email's repoint): returns the object's id.
+Run = Callable[[Any, "Change", Ids], Awaitable[str]]
+# Loud lines for reviewers about one change, from its JSON form (an email that starts sending to real people).
+Alerts = Callable[[Mapping[str, Any]], list[str]]
 
 
 def _no_needs(key: Key, desired: Resource | None) -> set[tuple[Kind, Key]]:
@@ -120,6 +125,9 @@ class Requests:
     lookup: Lookup | None = None
     # The id a look-up by name is narrowed to after an ambiguous create (a tag: its group's).
     lookup_scope: Scope = _no_scope
+    # Updates that are more than one request (a flow email: repoint, verify, delete the replaced copy) run this
+    # instead of `update`.
+    run_update: Run | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,8 @@ class KindSpec:
     read: Read | None = None
     # A note for reviewers on every change of this kind (what it reaches beyond itself), shown with the plan.
     review_note: str | None = None
+    # Loud lines about one change (shown on the change and at the head of the plan).
+    alerts: Alerts | None = None
 
     @property
     def plural(self) -> str:

@@ -124,6 +124,22 @@ def declare(doc: YamlDocument) -> list[Declared]:
                 if _text(tag):
                     add(Resource(Kind.LIST_TAG, (name, group, tag), {}, origin=_origin(doc, tag_path)), tag_path)
 
+    for path, item in _items(doc, "flows"):
+        emails = item.get("emails") if isinstance(item.get("emails"), list) else []
+        for index, email in enumerate(emails):
+            email_path = (*path, "emails", index)
+            if not isinstance(email, dict) or _text(email.get("name")) is None:
+                continue
+            from klaviyo_sync.manifest.flows import email_attrs  # flows.py builds on this module
+
+            add(
+                Resource(Kind.FLOW_EMAIL, (item["name"], email["name"]), email_attrs(email), origin=_origin(doc, email_path)),
+                email_path,
+                {field: email[field] for field in ("html", "text") if _text(email.get(field))},
+                transactional=email.get("transactional") is True,
+                profiles=_names(email.get("profiles")),
+            )
+
     for spec in KINDS:  # kinds declared by flat entries (templates, universal content blocks)
         if spec.declare is None or spec.section is None:
             continue

@@ -15,6 +15,7 @@ from klaviyo_sync.kinds import SECTIONS
 from klaviyo_sync.language import RULES, LintOptions
 from klaviyo_sync.manifest.checks import check_all
 from klaviyo_sync.manifest.declarations import Declared, declare
+from klaviyo_sync.manifest.flows import bind_templates
 from klaviyo_sync.manifest.includes import expand_includes
 from klaviyo_sync.manifest.paths import relative
 from klaviyo_sync.manifest.profiles import Profile, load_profiles, project_profiles
@@ -58,8 +59,8 @@ class Project:
     # HTML files whose element-structure check was deferred (load_project(defer_html_checks=True)), each with
     # the text that check reads.
     unchecked_html: tuple[tuple[ReferencedFile, str], ...] = ()
-    # Lint findings under the `warning` severity, by template name: shown by validate, and by plan and the PR
-    # comment for the templates a plan writes; they fail nothing.
+    # Lint findings under the `warning` severity, by template name (other kinds: by address): shown by validate,
+    # and by plan and the PR comment for the objects a plan writes; they fail nothing.
     template_warnings: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
     # `preview` samples: the project's (klaviyo.yaml `preview.profiles`), and templates' own (`profiles:`).
     profiles: tuple[Profile, ...] = ()
@@ -206,6 +207,7 @@ class _ProjectReader:
                 own, problems = load_profiles(self.root, item.doc, (*item.path, "profiles"), item.profiles)
                 self.problems += problems
                 self.template_profiles[item.resource.key[0]] = tuple(own)
+        self.problems += bind_templates(declared)
         preview = root_data.get("preview") if isinstance(root_data.get("preview"), dict) else {}
         profiles, problems = project_profiles(self.root, root_doc, preview.get("profiles") or [])
         self.problems += problems
@@ -243,7 +245,7 @@ class _ProjectReader:
                 options = LintOptions(html=field_name == "html", transactional=item.transactional, severities=self.severities)
                 checked = lint_file(file, options)
                 self.problems += checked.errors
-                name = item.resource.key[0]
+                name = item.resource.key[0] if item.resource.kind is Kind.TEMPLATE else item.resource.address
                 self.template_warnings[name] = (*self.template_warnings.get(name, ()), *checked.warnings)
                 if field_name == "html" and file.text.strip():
                     if self.defer_html_checks:

@@ -36,6 +36,8 @@ _KIND_WORDS = {section: kind.spec.label for section, kind in SECTIONS.items()}
 
 # Hints by key, or by (section, key) where a kind says it differently.
 _MISSING_HINTS: dict[str | tuple[str, str], str] = {
+    ("flows", "html"): "add `template: NAME` (a template declared under templates:) or `html: <file>.html` with what it sends",
+    ("flows", "emails"): "add `emails:` with the flow's emails this project manages, each by its name in the flow editor",
     ("universal_content", "html"): "add `html: <file>.html` for an html block, or `definition: <file>.json` for another type",
     "name": "add `name:`; it is the object's identity",
     "html": "add `html: <file>.html` (relative to this manifest), or `clone_from:` to copy another template",
@@ -53,6 +55,8 @@ _EMPTY_HINTS = {
 }
 
 _NOT_ALLOWED_HINTS: dict[str | tuple[str, str], str] = {
+    ("flows", "html"): "an email that follows a template sends the template's HTML and text; remove `html:` or `template:`",
+    ("flows", "text"): "an email that follows a template sends the template's HTML and text; remove `text:` or `template:`",
     ("universal_content", "html"): "a block takes `html:` or `definition:`, not both; remove one",
     "html": "SYSTEM_DRAGGABLE templates take their content from `definition:`; remove `html:` or use editor_type CODE",
     "definition": "`definition:` is only for editor_type SYSTEM_DRAGGABLE; CODE and USER_DRAGGABLE templates use `html:`",

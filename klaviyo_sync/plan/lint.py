@@ -1,4 +1,4 @@
-"""The template lint warnings a plan shows: those of the templates it writes (`validate` shows them all)."""
+"""The lint warnings a plan shows: those of the templates and flow emails it writes (`validate` shows them all)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ CONTENT_WRITES = (Action.CREATE, Action.CLONE, Action.UPDATE, Action.RENAME, Act
 
 
 def lint_notes(project: object, changes: Iterable[Change]) -> list[str]:
-    """`lint: file:line:column: message — hint [rule]` for each warning of a template written by `changes`."""
-    by_template: Mapping[str, Sequence[Problem]] = getattr(project, "template_warnings", {})
+    """`lint: file:line:column: message — hint [rule]` for each warning of a template or flow email's own files
+    written by `changes` (an email that follows a template shares the template's warnings)."""
+    by_object: Mapping[str, Sequence[Problem]] = getattr(project, "template_warnings", {})
     notes = (
         f"lint: {warning}"
         for change in changes
-        if change.kind is Kind.TEMPLATE and change.action in CONTENT_WRITES
-        for warning in by_template.get(change.key[0], ())
+        if change.action in CONTENT_WRITES
+        for warning in by_object.get(change.key[0] if change.kind is Kind.TEMPLATE else change.address, ())
     )
     return list(dict.fromkeys(notes))  # templates sharing a file share its findings: each is said once

@@ -2,23 +2,22 @@
 
 Klaviyo renders only stored templates (klaviyo-api-more.md §8), so each render creates a scratch CODE template,
 renders it and deletes it, in that order, paced by the client at each operation's limits (template-render:
-3/s, 60/m). Scratch templates are named with SCRATCH_PREFIX, so a run that fails or is killed between the
-create and the delete leaves nothing behind after the next run: each run first deletes every template whose
-name starts with it.
+3/s, 60/m). Scratch templates are named with `klaviyo_sync.scratch.PREVIEW_PREFIX`, so a run that fails or is
+killed between the create and the delete leaves nothing behind after the next run: each run first deletes every
+template whose name starts with it.
 """
 
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from klaviyo_sync.errors import KlaviyoSyncError
 from klaviyo_sync.preview.contexts import Sample
 from klaviyo_sync.preview.pages import Rendered
-from klaviyo_sync.resources import Kind, State
+from klaviyo_sync.resources import State
+from klaviyo_sync.scratch import PREVIEW_PREFIX, scratch_name
 
-SCRATCH_PREFIX = "klaviyo-sync preview scratch "
 logger = logging.getLogger(__name__)
 
 
@@ -29,15 +28,15 @@ class KlaviyoRenderer:
 
     async def sweep(self, live: State) -> None:
         """Delete the scratch templates an earlier run left (it failed or was killed between create and delete)."""
-        for template in live.of_kind(Kind.TEMPLATE):
-            if template.name.startswith(SCRATCH_PREFIX) and template.id:
+        for template in live.scratch:
+            if template.name.startswith(PREVIEW_PREFIX) and template.id:
                 await self.client.delete_template(template.id)
                 self.swept += 1
         if self.swept:
             logger.warning("deleted %d scratch template(s) left by an earlier preview", self.swept)
 
     async def render(self, attrs: dict[str, Any], sample: Sample) -> Rendered:
-        fields = {"name": f"{SCRATCH_PREFIX}{uuid.uuid4().hex[:12]}", "editor_type": "CODE", "html": attrs["html"]}
+        fields = {"name": scratch_name(PREVIEW_PREFIX), "editor_type": "CODE", "html": attrs["html"]}
         if attrs.get("text"):
             fields["text"] = attrs["text"]
         try:

@@ -70,6 +70,12 @@ def _head(view: PlanView) -> str:
         if count > len(shown):
             parts.append(f"> - … and {count - len(shown)} more (see the table)\n")
         parts.append("\n")
+    if view.alerts:
+        parts.append("> [!CAUTION]\n> **What customers receive changes:**\n")
+        parts.extend(f"> - {_text(alert)}\n" for alert in view.alerts[:MAX_WARNINGS])
+        if len(view.alerts) > MAX_WARNINGS:
+            parts.append(f"> - … and {len(view.alerts) - MAX_WARNINGS} more (see the table)\n")
+        parts.append("\n")
     if view.warnings:
         shown = view.warnings[:MAX_WARNINGS]
         parts.append("> [!WARNING]\n")

@@ -33,6 +33,8 @@ def render_text(data: Mapping[str, Any], *, color: bool = False, verbose: bool =
         width = max(len(symbol) for symbol, _ in view.legend)
         legend = [f"  {style(symbol.rjust(width), _SYMBOL_COLORS[symbol])} {meaning}" for symbol, meaning in view.legend]
         sections.append([f"klaviyo-sync will make these changes (Klaviyo API revision {view.revision}):", "", *legend])
+        if view.alerts:
+            sections.append([style("What customers receive changes:", "red"), *(f"  !! {alert}" for alert in view.alerts)])
         sections.extend(_change_block(change, style) for change in view.changes)
     if view.warnings:
         sections.append([style("Warnings:", "bold"), *(f"  ! {warning}" for warning in view.warnings)])
@@ -57,6 +59,7 @@ def _change_block(change: ChangeView, style: _Style) -> list[str]:
     if change.reason:
         lines.append(style(f"  #   {change.reason}", "dim"))
     lines.append(f"{symbol} {style(change.address, 'bold')}{ident}")
+    lines.extend(style(f"      !! {alert}", "red") for alert in change.alerts)
     for item in change.fields:
         lines.extend(_field_lines(item, style))
     return lines

@@ -45,6 +45,7 @@ VERBS = {
     "unlink": "will be unlinked",
 }
 DIFF_CONTEXT = 3
+KIND_ALERTS = {spec.kind.value: spec.alerts for spec in KINDS if spec.alerts is not None}
 # Control characters from names or content would drive the terminal; they are shown escaped instead.
 _CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F) if code != 0x09}
 _HAS_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
@@ -88,6 +89,7 @@ class ChangeView:
     headline: str  # "template["A"] will be updated in place: html differ"
     reason: str
     fields: tuple[FieldView, ...]
+    alerts: tuple[str, ...] = ()  # loud lines from the kind (`KindSpec.alerts`): an email that goes live
 
 
 @dataclass
@@ -102,6 +104,8 @@ class PlanView:
     revision: str = ""
     # What reviewers should know beyond the changes themselves (`KindSpec.review_note`), one line per kind.
     notes: list[str] = field(default_factory=list)
+    # Every change's alerts, in plan order: shown first, loudly.
+    alerts: list[str] = field(default_factory=list)
 
 
 def printable(text: str) -> str:
@@ -130,6 +134,7 @@ def plan_view(data: Mapping[str, Any]) -> PlanView:
         unmanaged=[(item["address"], item.get("id")) for item in data.get("unmanaged", [])],
         revision=data.get("revision", ""),
         notes=review_notes(data["changes"]),
+        alerts=[alert for view in changes for alert in view.alerts],
     )
 
 
@@ -153,6 +158,7 @@ def change_view(change: Mapping[str, Any]) -> ChangeView:
     verb = VERBS[action]
     reason = printable(change.get("reason", ""))
     fields = tuple(field_view(item, created=action in ("create", "clone")) for item in change.get("fields", []))
+    alerts = KIND_ALERTS.get(change["kind"])
     return ChangeView(
         action=action,
         symbol=symbol,
@@ -161,6 +167,7 @@ def change_view(change: Mapping[str, Any]) -> ChangeView:
         headline=f"{change['address']} {verb}",
         reason=reason,
         fields=fields,
+        alerts=tuple(printable(alert) for alert in alerts(change)) if alerts else (),
     )
 
 

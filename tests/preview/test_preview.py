@@ -10,7 +10,7 @@ import pytest
 
 from klaviyo_sync.emulator import Emulator
 from klaviyo_sync.preview.chromium import find_chromium
-from klaviyo_sync.preview.scratch import SCRATCH_PREFIX
+from klaviyo_sync.scratch import PREVIEW_PREFIX
 from tests.manifest.helpers import write_project
 from tests.preview.png import distinct_colours, pixels
 from tests.support.canary import CANARY_KEY
@@ -167,7 +167,7 @@ def test_with_klaviyo_renders_through_the_account_and_leaves_nothing(tmp_path: P
     emulator = emulator_server.emulator
     _seed(emulator)
     # A scratch template left by an earlier run that was killed between its create and its delete.
-    emulator.seed(CANARY_KEY, {"templates": [{"name": f"{SCRATCH_PREFIX}killed0run0", "html": "<p>x</p>"}]})
+    emulator.seed(CANARY_KEY, {"templates": [{"name": f"{PREVIEW_PREFIX}killed0run0", "html": "<p>x</p>"}]})
     before = len(emulator.request_log)
     out = tmp_path / "preview"
     said = _preview(emulator_server, _project(tmp_path / "p"), out, "--with-klaviyo", "--all")
