@@ -1,4 +1,5 @@
-"""Adopt an existing account: turn a live `State` into a project (`klaviyo.yaml` plus template and block files).
+"""Adopt an existing account: turn a live `State` into a project (`klaviyo.yaml` plus template, block and flow
+email files).
 
 The result is built so that `plan` on it is immediately empty: every exported object is declared with exactly
 the attributes it has live, tags sit under their groups, each list names its tags as `{Group: [tag]}`, and
@@ -23,6 +24,7 @@ from typing import Any
 import yaml
 
 from klaviyo_sync.errors import ConfigError
+from klaviyo_sync.kinds.flow_emails import MESSAGE_FIELDS, SEND_EMAIL
 from klaviyo_sync.kinds.universal_content import WRITABLE_TYPES
 from klaviyo_sync.manifest.yamlfile import CoreSchemaLoader
 from klaviyo_sync.redaction import write_text
@@ -34,11 +36,15 @@ EXPORTABLE_KINDS: dict[str, Kind] = {
     "lists": Kind.LIST,
     "tag_groups": Kind.TAG_GROUP,
     "universal_content": Kind.UNIVERSAL_CONTENT,
+    "flows": Kind.FLOW_EMAIL,
 }
 
 ROOT_FILE = "klaviyo.yaml"
 TEMPLATE_DIR = "templates"
 BLOCK_DIR = "blocks"
+FLOW_DIR = "flows"
+# Message fields a manifest may set to null (none); any other field that is null live is left undeclared.
+_NULLABLE_FIELDS = ("preview_text", "reply_to_email", "cc_email", "bcc_email")
 MAX_STEM_LENGTH = 60
 # Names Windows refuses as file names whatever the extension.
 WINDOWS_RESERVED = frozenset({"con", "prn", "aux", "nul"} | {f"{p}{n}" for p in ("com", "lpt") for n in range(10)})
@@ -75,7 +81,8 @@ def export_state(live: State, *, kinds: Iterable[Kind] = (), names: Sequence[str
     skipped = _conflicted_keys(live, warnings)
 
     def wanted(resource: Resource) -> bool:
-        return resource.kind in selected and (not names or any(fnmatch.fnmatchcase(resource.name, g) for g in names))
+        name = resource.key[0] if resource.kind is Kind.FLOW_EMAIL else resource.name  # flows are selected by name
+        return resource.kind in selected and (not names or any(fnmatch.fnmatchcase(name, g) for g in names))
 
     lists = [r for r in live.of_kind(Kind.LIST) if wanted(r) and r.rid not in skipped]
     links = _links_by_list(live, {r.name for r in lists}, skipped)
@@ -111,6 +118,8 @@ def export_state(live: State, *, kinds: Iterable[Kind] = (), names: Sequence[str
     document["templates"] = template_entries
     blocks = [r for r in live.of_kind(Kind.UNIVERSAL_CONTENT) if wanted(r) and r.rid not in skipped]
     document["universal_content"] = _block_entries([b for b in blocks if _block_exportable(b, warnings)], files)
+    emails = [r for r in live.of_kind(Kind.FLOW_EMAIL) if wanted(r) and r.rid not in skipped]
+    document["flows"] = _flow_entries(live, [e for e in emails if _email_exportable(live, e, warnings)], files)
     files[ROOT_FILE] = _render_root(document)
     counts = {
         Kind.TAG_GROUP: len(document["tag_groups"]),
@@ -118,6 +127,7 @@ def export_state(live: State, *, kinds: Iterable[Kind] = (), names: Sequence[str
         Kind.LIST: len(lists),
         Kind.TEMPLATE: len(template_entries),
         Kind.UNIVERSAL_CONTENT: len(document["universal_content"]),
+        Kind.FLOW_EMAIL: sum(len(flow["emails"]) for flow in document["flows"]),
     }
     return ExportResult(files=files, counts=counts, notes=notes, warnings=warnings)
 
@@ -303,6 +313,47 @@ def _block_entries(blocks: list[Resource], files: dict[str, str]) -> list[dict[s
     return entries
 
 
+def _email_exportable(live: State, email: Resource, warnings: list[str]) -> bool:
+    """A plain send-email of a flow whose name is its own, with content to write."""
+    flow, name = email.key
+    if len(live.flows.get(flow, [])) > 1:
+        warnings.append(f"{len(live.flows[flow])} live flows are named {flow!r}: their emails are left out")
+        return False
+    if email.attrs.get("action_type") != SEND_EMAIL:
+        warnings.append(f"email {name!r} of flow {flow!r} is an A/B test variant, which klaviyo-sync does not manage: left out")
+        return False
+    if not (email.attrs.get("html") or "").strip():
+        warnings.append(f"email {name!r} of flow {flow!r} sends no HTML: left out (a declared email needs content)")
+        return False
+    return True
+
+
+def _flow_entries(live: State, emails: list[Resource], files: dict[str, str]) -> list[dict[str, Any]]:
+    """Each flow with its emails: content as files under flows/FLOW/, message fields as declared values. The
+    status is left undeclared (so unmanaged): putting an email live or off is a decision, not part of adopting."""
+    by_flow: dict[str, list[Resource]] = {}
+    for email in emails:
+        by_flow.setdefault(email.key[0], []).append(email)
+    flow_stems = file_stems(by_flow)
+    entries = []
+    for flow, flow_emails in sorted(by_flow.items()):
+        stems = file_stems(email.name for email in flow_emails)
+        declared = []
+        for email in flow_emails:
+            stem = f"{FLOW_DIR}/{flow_stems[flow]}/{stems[email.name]}"
+            entry: dict[str, Any] = {"name": email.name, "html": f"{stem}.html"}
+            files[f"{stem}.html"] = email.attrs["html"]
+            if email.attrs.get("text"):
+                files[f"{stem}.txt"] = email.attrs["text"]
+                entry["text"] = f"{stem}.txt"
+            for name in MESSAGE_FIELDS:
+                if email.attrs.get(name) is not None or name in _NULLABLE_FIELDS:
+                    entry[name] = email.attrs.get(name)
+            declared.append(entry)
+        entries.append({"name": flow, "emails": declared})
+    return entries
+
+
 def _group_entry(group: Resource, tags: list[str]) -> dict[str, Any]:
     return {"name": group.name, "exclusive": bool(group.attrs.get("exclusive")), "tags": _Flow(sorted(tags))}
 
@@ -366,7 +417,8 @@ def _render_root(document: dict[str, Any]) -> str:
     optional = ("universal_content",) if document["universal_content"] else ()
     prune.update(dict.fromkeys(optional, False))
     sections.append(_dump({"prune": prune}))
-    for section in ("tag_groups", "lists", *optional, "templates"):
+    flows = ("flows",) if document["flows"] else ()  # flows are never pruned: klaviyo-sync only updates their emails
+    for section in ("tag_groups", "lists", *optional, "templates", *flows):
         sections.append("\n")
         sections.append(_dump({section: document[section]}) if document[section] else f"{section}: []\n")
     return "".join(sections)

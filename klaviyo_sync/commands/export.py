@@ -53,7 +53,7 @@ Lists are exported with the tag groups their tags belong to, whole, since a decl
 def command(out_dir: Path, kinds: tuple[str, ...], names: tuple[str, ...], force: bool, connection: ConnectionOptions) -> None:
     """Write manifests and template files from a live account, so that `plan` on them is empty."""
     with open_connection(connection) as conn:
-        live = asyncio.run(_read_live(conn))
+        live = asyncio.run(_read_live(conn, flows=not kinds or "flows" in kinds))
     result = export_state(live, kinds=[EXPORTABLE_KINDS[k] for k in kinds], names=names)
     if names and not any(result.counts[kind] for kind in EXPORTABLE_KINDS.values()):
         raise ConfigError(
@@ -69,12 +69,13 @@ def command(out_dir: Path, kinds: tuple[str, ...], names: tuple[str, ...], force
         )
 
 
-async def _read_live(conn: Connection) -> State:
+async def _read_live(conn: Connection, *, flows: bool) -> State:
+    """The account; its flows (and the copies their emails send) only when they are exported."""
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.live import read_live_state
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        return await read_live_state(client)
+        return await read_live_state(client, flow_emails=None if flows else ())
 
 
 def _report(result: ExportResult, out_dir: Path, *, ready: bool) -> None:
@@ -83,8 +84,9 @@ def _report(result: ExportResult, out_dir: Path, *, ready: bool) -> None:
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     counts = result.counts
-    blocks = counts.get(Kind.UNIVERSAL_CONTENT, 0)
+    blocks, emails = counts.get(Kind.UNIVERSAL_CONTENT, 0), counts.get(Kind.FLOW_EMAIL, 0)
     also = f", {_count(blocks, 'universal content block')}" if blocks else ""
+    also += f", {_count(emails, 'flow email')}" if emails else ""
     click.echo(
         f"Exported {_count(counts[Kind.TAG_GROUP], 'tag group')} with {_count(counts[Kind.TAG], 'tag')}, "
         f"{_count(counts[Kind.LIST], 'list')}{also} and {_count(counts[Kind.TEMPLATE], 'template')} "

@@ -166,3 +166,20 @@ def _status_of(server: ServedEmulator, path: str) -> int:
 
     headers = {"Authorization": f"Klaviyo-API-Key {CANARY_KEY}", "revision": "2026-07-15", "Accept": "application/vnd.api+json"}
     return httpx.get(server.base_url + path, headers=headers).status_code
+
+
+def test_export_writes_flow_emails_as_files_and_plans_empty(tmp_path: Path, emulator_server: ServedEmulator) -> None:
+    sdk = sdk_for(emulator_server)
+    seed_live_flow(sdk, ["Email #1", "Email #2"])
+    out = tmp_path / "exported"
+    result = run_cli(["export", "--out", str(out), "--kind", "flows", "--base-url", emulator_server.base_url])
+    assert result.exit_code == 0, result.output
+    assert "2 flow emails" in result.output
+    assert (out / "flows/welcome-series/email-1.html").read_text(encoding="utf-8") == OLD_HTML
+    manifest = (out / "klaviyo.yaml").read_text(encoding="utf-8")
+    assert "subject_line: 'Email #2: hello'" in manifest and "status:" not in manifest
+    assert plan_json(out, emulator_server)["changes"] == []
+    # Every kind exported together plans empty too.
+    everything = tmp_path / "everything"
+    assert run_cli(["export", "--out", str(everything), "--base-url", emulator_server.base_url]).exit_code == 0
+    assert plan_json(everything, emulator_server)["changes"] == []
