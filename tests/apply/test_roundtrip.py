@@ -10,6 +10,7 @@ import pytest
 
 from klaviyo_sync.apply import apply_plan
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
+from klaviyo_sync.inputs import managed_flow_emails
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.manifest import load_project
 from klaviyo_sync.plan import build_plan
@@ -32,11 +33,12 @@ def test_apply_then_plan_is_empty(
 
     async def scenario() -> None:
         async with connect(materialised.emulator) as client:
-            before = await read_live_state(client)
+            emails = managed_flow_emails(project.state)
+            before = await read_live_state(client, flow_emails=emails)
             plan = build_plan(project, before, targets=case.targets, force=case.force)
             report = await apply_plan(plan, client, live=before)
             assert report.ok and (report.verified or plan.empty)
-            after = await read_live_state(client)
+            after = await read_live_state(client, flow_emails=emails)
             again = build_plan(project, after, targets=case.targets, force=True)
             assert [c.address for c in again.changes] == [], f"{case.name}: left after apply"
             # Apply adds no duplicate names beyond any the scenario seeded on purpose.

@@ -3,7 +3,7 @@
 Each file under `scenarios/` holds:
 
     description: what the case proves
-    live: {tag_groups, tags, lists, templates}   # the emulator's seed format
+    live: {tag_groups, tags, lists, templates, flows}   # the emulator's seed format
     files: {klaviyo.yaml: ..., welcome.html: ...}  # the project, written to a temporary directory
     variables: {NAME: VALUE}                      # optional --var values
     targets: [KIND:NAME]                          # optional --target values
@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from klaviyo_sync.emulator import Emulator
+from klaviyo_sync.inputs import managed_flow_emails
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.manifest import load_project
 from klaviyo_sync.plan import build_plan
@@ -99,16 +100,18 @@ def materialise(case: Case, directory: Path, emulator: Emulator | None = None) -
     return Materialised(case, project_dir, emulator)
 
 
-async def read_live(materialised: Materialised) -> State:
+async def read_live(materialised: Materialised, desired: State | None = None) -> State:
+    """The live account; with `desired`, also the flow emails it declares, as a plan reads them."""
+    emails = managed_flow_emails(desired) if desired is not None else ()
     async with emulator_client(materialised.emulator, api_key=materialised.api_key) as client:
-        return await read_live_state(client)
+        return await read_live_state(client, flow_emails=emails)
 
 
 async def plan_case(materialised: Materialised) -> Plan:
     """load_project + read_live_state (over the real client, in process) + build_plan, as `plan` does."""
     case = materialised.case
     project = load_project(materialised.project_dir, dict(case.variables))
-    live = await read_live(materialised)
+    live = await read_live(materialised, project.state)
     return build_plan(project, live, targets=case.targets, force=case.force)
 
 
