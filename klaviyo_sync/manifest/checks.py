@@ -12,6 +12,7 @@ from klaviyo_sync.kinds import KINDS
 from klaviyo_sync.lock import LOCK_NAME
 from klaviyo_sync.manifest.declarations import Declared
 from klaviyo_sync.resources import Kind, ResourceId
+from klaviyo_sync.scratch import PREFIXES
 
 # Klaviyo's account limits are each kind's (`KindSpec.limit`); the per-file parts are in the schema, these count
 # across files.
@@ -21,6 +22,8 @@ def _label(declared: Declared) -> str:
     resource = declared.resource
     if resource.kind is Kind.TAG:
         return f'tag "{resource.key[1]}" in group "{resource.key[0]}"'
+    if resource.kind is Kind.FLOW_EMAIL:
+        return f'email "{resource.key[1]}" of flow "{resource.key[0]}"'
     return f'{resource.kind.spec.label} "{resource.name}"'
 
 
@@ -42,7 +45,8 @@ def check_all(declared: list[Declared], ignore: Mapping[Kind, tuple[str, ...]]) 
 
 
 def check_reserved(declared: list[Declared]) -> list[Problem]:
-    """The apply lock's marker template has a name of its own; a declared template may not take it."""
+    """The apply lock's marker template has a name of its own, and scratch templates a prefix (`klaviyo_sync.scratch`):
+    a declared template may not take them (the live reader leaves such templates out of the account it shows)."""
     return [
         item.problem(
             ("name",),
@@ -51,6 +55,17 @@ def check_reserved(declared: list[Declared]) -> list[Problem]:
         )
         for item in declared
         if item.resource.kind is Kind.TEMPLATE and item.resource.name == LOCK_NAME
+    ] + [
+        item.problem(
+            ("name",),
+            f'template names starting with "{item.resource.name[: len(prefix)]}" are reserved for templates '
+            "klaviyo-sync makes for a moment and deletes",
+            "choose another name",
+        )
+        for item in declared
+        if item.resource.kind is Kind.TEMPLATE
+        for prefix in PREFIXES
+        if item.resource.name.startswith(prefix)
     ]
 
 

@@ -155,6 +155,14 @@ def _subject(doc: YamlDocument, path: YamlPath) -> str:
     """How people name the thing at `path`: `template "Welcome"`, `tags of list "Newsletter"`, `prune`."""
     if not path:
         return "the file"
+    if len(path) >= 2 and path[0] == "flows" and isinstance(path[1], int):
+        owner, rest = _named(doc, path[:2], "flow"), path[2:]
+        if len(rest) >= 2 and rest[0] == "emails" and isinstance(rest[1], int):
+            owner, rest = f"{_named(doc, path[:4], 'email')} of {owner}", rest[2:]
+        field = next((part for part in reversed(rest) if isinstance(part, str)), None)
+        if not rest or field is None:
+            return owner
+        return f"item {rest[-1] + 1} of `{field}` in {owner}" if isinstance(rest[-1], int) else f"`{field}` in {owner}"
     if len(path) >= 2 and path[0] in _KIND_WORDS and isinstance(path[1], int):
         label = _KIND_WORDS[str(path[0])]
         item = _at(doc.data, path[:2])
@@ -172,6 +180,13 @@ def _subject(doc: YamlDocument, path: YamlPath) -> str:
         field = next((part for part in reversed(path) if isinstance(part, str)), "list")
         return f"item {last + 1} of `{field}`"
     return f"`{'.'.join(str(part) for part in path)}`"
+
+
+def _named(doc: YamlDocument, path: YamlPath, label: str) -> str:
+    """`flow "Welcome"`, or `flow #2` for an entry without a usable name."""
+    item = _at(doc.data, path)
+    name = item.get("name") if isinstance(item, dict) else None
+    return f'{label} "{name}"' if isinstance(name, str) and name else f"{label} #{int(path[-1]) + 1}"
 
 
 def _at(data: Any, path: YamlPath) -> Any:
