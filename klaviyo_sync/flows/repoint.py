@@ -104,8 +104,8 @@ async def _patch(client: Any, change: Change, node: Mapping[str, Any], old_copy:
                 if attempt == PATCH_ATTEMPTS - 1:
                     raise
                 continue
-            served = await _served(client, change.live.id)
-            if served.get("id") != old_copy:
+            # After no answer, read for as long as a read may lag; a 5xx answered, so one read tells.
+            if await _repointed(client, change.live.id, old_copy, patient=exc.status is None):
                 return  # it committed: verification reads what the email sends now
             if exc.status is None or attempt == PATCH_ATTEMPTS - 1:
                 raise TransportError(
@@ -115,7 +115,6 @@ async def _patch(client: Any, change: Change, node: Mapping[str, Any], old_copy:
                     ambiguous=True,
                     hint="run `klaviyo-sync plan` in a minute: it shows whether the change landed; apply again finishes it",
                 ) from exc
-            await asyncio.sleep(VERIFY_FIRST_WAIT_S * 2**attempt)
 
 
 async def _verified_copy(client: Any, change: Change, old_copy: str | None, repoint: bool) -> str | None:
@@ -153,6 +152,19 @@ async def _verified_copy(client: Any, change: Change, old_copy: str | None, repo
         f"{VERIFY_ATTEMPTS} reads; that copy is kept",
         hint="Klaviyo may still be applying it: run `klaviyo-sync plan` in a minute, and apply again if it still differs",
     )
+
+
+async def _repointed(client: Any, message_id: str, old_copy: str | None, *, patient: bool) -> bool:
+    """Whether the message has moved off `old_copy`; `patient`: read again for as long as a read may lag a repoint."""
+    wait = VERIFY_FIRST_WAIT_S
+    attempts = VERIFY_ATTEMPTS if patient else 1
+    for attempt in range(attempts):
+        if (await _served(client, message_id)).get("id") != old_copy:
+            return True
+        if attempt < attempts - 1:
+            await asyncio.sleep(wait)
+            wait *= 2
+    return False
 
 
 async def _served(client: Any, message_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from klaviyo_sync.apply import ApplyReport, apply_plan
 from klaviyo_sync.client import KlaviyoClient
+from klaviyo_sync.inputs import managed_flow_emails
 from klaviyo_sync.live import read_live_state
 from klaviyo_sync.manifest import load_project
 from klaviyo_sync.plan import build_plan
@@ -76,7 +77,7 @@ async def connect(emulator: Any, *, key: str = CANARY_KEY, **options: Any) -> As
 
 async def plan_project(client: KlaviyoClient, root: Path, **options: Any) -> tuple[Plan, State]:
     project = load_project(root)
-    live = await read_live_state(client)
+    live = await read_live_state(client, flow_emails=managed_flow_emails(project.state))
     return build_plan(project, live, **options), live
 
 
