@@ -7,7 +7,7 @@ of klaviyo-sync's model), so the caller never creates a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from klaviyo_sync.client.filters import any_of, equals
@@ -117,14 +117,28 @@ class KlaviyoClient(KlaviyoHttp):
     # Flows: built in Klaviyo's flow editor; klaviyo-sync reads them and points their emails at templates.
     # Every flow endpoint allows 3/s and 60/m; the pacer holds each operation under its own limits.
 
-    async def walk_flows(self) -> AsyncIterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
-        """Every flow with its actions, whole (`definition` is the node a later PATCH sends back), one page at a time."""
-        params = {"include": "flow-actions", "fields[flow-action]": "definition"}
-        async for page in self.paginate("get_flows", params):
+    async def walk_flows(
+        self, on_page: Callable[[str], None] | None = None
+    ) -> AsyncIterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """Every flow with its actions, whole (`definition` is the node a later PATCH sends back), one page at a time.
+
+        Should a page's `included` lack actions its flows name (Klaviyo does not say whether it caps them), those
+        flows' actions are read on their own (`get_actions_for_flow`). `on_page` hears the operation of each page.
+        """
+        count = on_page or (lambda operation_id: None)
+        async for page in self.paginate("get_flows", {"include": "flow-actions"}):
+            count("get_flows")
             actions = {item["id"]: item for item in page.get("included") or [] if item.get("type") == "flow-action"}
             for flow in page.get("data") or []:
-                linked = ((flow.get("relationships") or {}).get("flow-actions") or {}).get("data") or []
-                yield flow, [actions[ref["id"]] for ref in linked if ref.get("id") in actions]
+                linked = ((flow.get("relationships") or {}).get("flow-actions") or {}).get("data")
+                if isinstance(linked, list) and all(ref.get("id") in actions for ref in linked):
+                    yield flow, [actions[ref["id"]] for ref in linked]
+                    continue
+                own: list[dict[str, Any]] = []
+                async for extra in self.paginate("get_actions_for_flow", path_params={"id": flow["id"]}):
+                    count("get_actions_for_flow")
+                    own.extend(item for item in extra.get("data") or [] if item.get("type") == "flow-action")
+                yield flow, own
 
     async def get_flow_action(self, action_id: str) -> dict[str, Any]:
         """The action's node (`id`, `type`, `links`, `data`)."""

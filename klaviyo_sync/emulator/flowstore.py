@@ -81,6 +81,8 @@ class FlowOptions:
     `stale_patch_answer`: the PATCH answer shows the `template_id` from before the repoint ([OBS] "eventual
     consistency"); `stale_template_reads_s`: for that many seconds after a repoint the message's template read
     still serves the copy it replaced.
+    `included_actions_cap`: get_flows includes at most this many actions per page ([UNKNOWN] whether Klaviyo caps
+    them); the flows' relationships still name every action.
     """
 
     absent_members: str = "reset"
@@ -89,6 +91,7 @@ class FlowOptions:
     include_with_definition: bool = False
     stale_patch_answer: bool = False
     stale_template_reads_s: float = 0.0
+    included_actions_cap: int | None = None
 
 
 def is_copy(template: dict[str, Any]) -> bool:

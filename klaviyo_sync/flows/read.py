@@ -1,9 +1,7 @@
 """Reading flow emails (klaviyo-api-more.md §2.1, §3): the flows walk, then each managed email's copy by id.
 
-1. `GET /api/flows?include=flow-actions`: every flow with its actions, whole (an action's `definition` is the node
-   a later PATCH sends back), 50 flows a page at 3/s, 60/m. Should a page's `included` lack actions its flows
-   name (Klaviyo does not say whether it caps them), those flows' actions are read on their own
-   (`get_actions_for_flow`).
+1. `GET /api/flows?include=flow-actions` (`KlaviyoClient.walk_flows`): every flow with its actions, whole (an
+   action's `definition` is the node a later PATCH sends back), 50 flows a page at 3/s, 60/m.
 2. `GET /api/templates/{id}` for the copy each managed email sends: copies are readable by id but absent from the
    template list. Templates allow 75/s, 750/m, so this is fast even for hundreds of emails.
 
@@ -40,7 +38,7 @@ async def read_flow_emails(client: Any, wanted: Collection[Key] | None) -> Flows
     """The emails of the flows `wanted` names (None: of every flow), with the content of the `wanted` ones."""
     read = FlowsRead()
     wanted_flows = None if wanted is None else {key[0] for key in wanted}
-    async for flow, actions in _walk(client, read):
+    async for flow, actions in client.walk_flows(read.count):
         attributes = flow.get("attributes") or {}
         if attributes.get("archived"):
             continue
@@ -71,27 +69,6 @@ def _unique(keys: list[Key]) -> set[Key]:
     for key in keys:
         (repeated if key in seen else seen).add(key)
     return seen - repeated
-
-
-async def _walk(client: Any, read: FlowsRead) -> Any:
-    """Every flow with its action resources, one page at a time."""
-    async for page in client.paginate("get_flows", {"include": "flow-actions"}):
-        read.count("get_flows")
-        included = {item["id"]: item for item in page.get("included") or [] if item.get("type") == "flow-action"}
-        for flow in page.get("data") or []:
-            linked = ((flow.get("relationships") or {}).get("flow-actions") or {}).get("data")
-            if isinstance(linked, list) and all(ref.get("id") in included for ref in linked):
-                yield flow, [included[ref["id"]] for ref in linked]
-            else:
-                yield flow, await _actions_of(client, flow["id"], read)
-
-
-async def _actions_of(client: Any, flow_id: str, read: FlowsRead) -> list[dict[str, Any]]:
-    actions: list[dict[str, Any]] = []
-    async for page in client.paginate("get_actions_for_flow", path_params={"id": flow_id}):
-        read.count("get_actions_for_flow")
-        actions.extend(item for item in page.get("data") or [] if item.get("type") == "flow-action")
-    return actions
 
 
 def _emails(flow_id: str, flow_name: str, actions: list[dict[str, Any]]) -> Iterator[Resource]:

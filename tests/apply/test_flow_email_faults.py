@@ -9,7 +9,13 @@ last one's subject line and status only.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import re
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +30,10 @@ from klaviyo_sync.manifest import load_project
 from klaviyo_sync.resources import Kind
 from klaviyo_sync.scratch import FLOW_PREFIX
 from tests.apply.support import connect, duplicates, plan_and_apply, plan_project, write_project
-from tests.support.canary import CANARY_KEY
+from tests.support.canary import CANARY_KEY, find_canary
+from tests.support.fixtures import ServedEmulator
 
+CLI = [sys.executable, "-c", "from klaviyo_sync.cli import main; main()"]
 SCHEDULES = 24
 MAX_RUNS = 8
 EMAILS = [f"Email #{n}" for n in range(1, 7)]
@@ -65,6 +73,10 @@ FILES = {
     "flows/five.txt": "Five\n",
     "flows/six.html": "<p>old {% unsubscribe %}</p>\n",
 }
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "KLAVIYO_API_KEY": CANARY_KEY, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
 
 
 def fault_spec(rng: random.Random) -> str:
@@ -121,7 +133,9 @@ async def _apply_until_done(emulator: Emulator, root: Path) -> int:
             try:
                 # What `apply` does under the account's lock before planning: delete earlier runs' scratch templates.
                 project = load_project(root)
-                await delete_leftover_scratch(client, await read_live_state(client, flow_emails=managed_flow_emails(project.state)))
+                await delete_leftover_scratch(
+                    client, await read_live_state(client, flow_emails=managed_flow_emails(project.state))
+                )
                 await plan_and_apply(client, root)
                 return run
             except (ApplyError, ApiError, KlaviyoSyncError):
@@ -148,3 +162,40 @@ async def _check_converged(clean: Emulator, root: Path, seed: int) -> int:
         left += len(flows.stranded_copies(message["id"]))
         assert len(flows.stranded_copies(message["id"])) <= MAX_RUNS
     return left
+
+
+KILL_POINTS = 4
+
+
+def test_killed_flow_email_applies_converge_and_leave_no_scratch_template(
+    tmp_path: Path,
+    emulator_factory: Callable[[EmulatorConfig | None], Emulator],
+    serve_emulator: Callable[[Emulator], ServedEmulator],
+) -> None:
+    root = write_project(tmp_path / "project", MANIFEST, FILES)
+    rng = random.Random(7)
+    for point in range(KILL_POINTS):
+        served = serve_emulator(emulator_factory(EmulatorConfig(latency_ms=60)))
+        served.emulator.seed(CANARY_KEY, ACCOUNT)
+        args = [*CLI, "apply", str(root), "--auto-approve", "--lock-timeout", "0", "--base-url", served.base_url]
+        process = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while not any(r.path.startswith("/api/flow-actions") for r in served.emulator.request_log) and process.poll() is None:
+            assert time.monotonic() < deadline, "apply never started repointing"
+            time.sleep(0.005)
+        time.sleep(rng.uniform(0.0, 0.5))
+        process.send_signal(signal.SIGKILL)
+        output, _ = process.communicate(timeout=30)
+        assert not find_canary(output)
+        for _ in range(2):  # a killed apply cannot release its lock: break it, as the rerun's message says
+            rerun = subprocess.run(args, env=_env(), capture_output=True, text=True, timeout=120)
+            locked = re.findall(r"klaviyo-sync unlock (\S+)`", rerun.stdout + rerun.stderr)
+            if rerun.returncode == 0 or not locked:
+                break
+            subprocess.run(
+                [*CLI, "unlock", locked[0], "--base-url", served.base_url], env=_env(), check=True, capture_output=True
+            )
+        assert rerun.returncode == 0, f"kill point {point}: {rerun.stdout}{rerun.stderr}"
+        # A kill between a repoint and its clean-up strands the replaced copy (invisible, sending nothing): at most
+        # one per repoint in flight, and the flow actions' burst limit lets three run at once.
+        assert asyncio.run(_check_converged(served.emulator, root, point)) <= 3

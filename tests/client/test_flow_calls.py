@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from klaviyo_sync.emulator import Emulator
+from klaviyo_sync.emulator.flowstore import FlowOptions
 from tests.client.conftest import MakeClient, MakeEmulator
 from tests.support.canary import CANARY_KEY
 
@@ -59,3 +60,20 @@ def test_flow_calls_are_paced_under_the_flow_limits(make_timed_emulator: MakeEmu
     asyncio.run(scenario())
     assert emulator.request_counts(CANARY_KEY)["get_flow_action"] == calls
     assert emulator.throttled_counts(CANARY_KEY) == {}
+
+
+def test_the_walk_reads_a_flows_actions_on_their_own_when_the_page_leaves_some_out(
+    make_emulator: MakeEmulator, make_client: MakeClient
+) -> None:
+    emulator = make_emulator(flows=FlowOptions(included_actions_cap=3))
+    seed_flows(emulator, flows=4, emails=2)  # 8 actions named, 3 included
+
+    async def scenario() -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        async with make_client(emulator) as client:
+            return [item async for item in client.walk_flows()]
+
+    walked = asyncio.run(scenario())
+    assert [len(actions) for _, actions in walked] == [2, 2, 2, 2]
+    assert all(action["attributes"]["definition"]["type"] == "send-email" for _, actions in walked for action in actions)
+    counts = emulator.request_counts(CANARY_KEY)
+    assert (counts["get_flows"], counts["get_actions_for_flow"]) == (1, 3)  # the first flow's two came included

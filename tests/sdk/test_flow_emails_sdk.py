@@ -183,3 +183,50 @@ def test_export_writes_flow_emails_as_files_and_plans_empty(tmp_path: Path, emul
     everything = tmp_path / "everything"
     assert run_cli(["export", "--out", str(everything), "--base-url", emulator_server.base_url]).exit_code == 0
     assert plan_json(everything, emulator_server)["changes"] == []
+
+
+def test_a_saved_plan_goes_stale_when_its_email_is_edited_in_klaviyo(tmp_path: Path, emulator_server: ServedEmulator) -> None:
+    sdk = sdk_for(emulator_server)
+    _, actions = seed_live_flow(sdk, ["Email #1"])
+    root = write(tmp_path / "project", MANIFEST, {"templates/welcome.html": NEW_HTML})
+    saved = tmp_path / "plan.json"
+    assert run_cli(["plan", str(root), "--out", str(saved), "--base-url", emulator_server.base_url]).exit_code == 0
+
+    # Someone edits the email in Klaviyo's flow editor after the plan was reviewed.
+    node = plain(sdk.Flows.get_flow_action(actions["Email #1"]))["data"]["attributes"]["definition"]
+    node["data"]["message"]["subject_line"] = "Edited in the UI"
+    body = {"data": {"type": "flow-action", "id": actions["Email #1"], "attributes": {"definition": node}}}
+    sdk.Flows.update_flow_action(actions["Email #1"], body)
+    writes = len([r for r in emulator_server.emulator.request_log if r.method != "GET"])
+
+    result = run_cli(["apply", str(saved), "--project", str(root), "--base-url", emulator_server.base_url])
+    assert result.exit_code == 1, result.output
+    assert 'flow_email["Welcome Series"/"Email #1"]' in result.output and "changed in the account" in result.output
+    after = [r for r in emulator_server.emulator.request_log if r.method != "GET"][writes:]
+    # Only the apply lock's marker was written and removed: nothing was repointed or created.
+    assert {(r.method, r.path.rstrip("/").rsplit("/", 1)[0]) for r in after} <= {("POST", "/api"), ("DELETE", "/api/templates")}
+    assert email_state(sdk, actions["Email #1"])["subject_line"] == "Edited in the UI"
+
+
+def test_a_target_plans_one_email_and_the_template_it_follows(tmp_path: Path, emulator_server: ServedEmulator) -> None:
+    sdk = sdk_for(emulator_server)
+    seed_live_flow(sdk, ["Email #1", "Email #2"])
+    manifest = MANIFEST + '      - name: "Email #2"\n        html: flows/two.html\n'
+    root = write(tmp_path / "project", manifest, {"templates/welcome.html": NEW_HTML, "flows/two.html": INLINE_HTML})
+    result = run_cli(
+        [
+            "plan",
+            str(root),
+            "--format",
+            "json",
+            "--target",
+            "flow_email:Welcome Series/Email #1",
+            "--base-url",
+            emulator_server.base_url,
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert [c["address"] for c in json.loads(result.output)["changes"]] == [
+        'template["Welcome Email"]',
+        'flow_email["Welcome Series"/"Email #1"]',
+    ]

@@ -123,6 +123,8 @@ def get_flows(ctx: Context) -> Result:
         included = []
         if "flow-actions" in ctx.query.include:
             included = [_action(ctx, fs, action) for flow in page.items for action in fs.actions_of(flow)]
+            cap = ctx.flow_options.included_actions_cap
+            included = included if cap is None else included[:cap]
     return 200, with_included(document, included)
 
 
