@@ -46,6 +46,7 @@ class ConnectionOptions:
     emulator: bool
     emulator_state: Path
     verbose: int
+    emulator_seed: Path | None = None
 
 
 def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -74,6 +75,13 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="With --emulator: file where the emulated account is kept between runs.",
         ),
+        click.option(
+            "--emulator-seed",
+            type=click.Path(dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="With --emulator: objects the emulated account starts with when it is new, as `klaviyo-sync emulator "
+            "--seed` takes them (e.g. the flows built in Klaviyo's flow editor, whose emails the project manages).",
+        ),
         click.option("-v", "--verbose", count=True, help="Log each request (key redacted); -vv for more."),
     ]
 
@@ -84,6 +92,7 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
             emulator=kwargs.pop("emulator"),
             emulator_state=kwargs.pop("emulator_state"),
             verbose=kwargs.pop("verbose"),
+            emulator_seed=kwargs.pop("emulator_seed"),
         )
         return func(**kwargs)
 
@@ -153,10 +162,17 @@ def open_connection(options: ConnectionOptions) -> Iterator[Connection]:
         return
     if options.base_url:
         raise ConfigError("--emulator and --base-url cannot be used together", hint="drop one of them")
+    from klaviyo_sync.emulator import Emulator, EmulatorConfig
     from klaviyo_sync.emulator.server import serve_in_background
 
     options.emulator_state.parent.mkdir(parents=True, exist_ok=True)
-    with serve_in_background(state_file=options.emulator_state) as base_url:
+    new = not options.emulator_state.exists()
+    emulator = Emulator(EmulatorConfig(state_file=options.emulator_state))
+    if options.emulator_seed is not None and new:
+        from klaviyo_sync.commands.emulator import read_seed, seed_account_once
+
+        seed_account_once(emulator, EMULATOR_API_KEY, read_seed(options.emulator_seed), err=True)
+    with serve_in_background(emulator=emulator) as base_url:
         yield Connection(base_url=base_url, api_key=EMULATOR_API_KEY)
 
 

@@ -57,7 +57,7 @@ def _key_scopes(entries: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     return limited
 
 
-def _read_seed(path: Path) -> dict[str, Any]:
+def read_seed(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
@@ -70,7 +70,7 @@ def _read_seed(path: Path) -> dict[str, Any]:
         raise ConfigError(f"the seed file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(
-            f"the seed file {path} must be a mapping with tag_groups, tags, lists and/or templates",
+            f"the seed file {path} must be a mapping with tag_groups, tags, lists, templates, universal_content and/or flows",
             hint='e.g. {"tag_groups": [{"name": "Channel", "exclusive": true}], "tags": [{"group": "Channel", "name": "Email"}]}',
         )
     return data
@@ -89,7 +89,8 @@ def _read_seed(path: Path) -> dict[str, Any]:
     "--seed",
     "seed_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML/JSON objects to create at start (tag_groups, tags, lists, templates) when the account is empty.",
+    help="YAML/JSON objects to create at start (tag_groups, tags, lists, templates, universal_content, flows) when "
+    "the account is empty.",
 )
 @click.option(
     "--seed-account",
@@ -172,7 +173,7 @@ def command(
     except EmulatorStateError as exc:
         raise ConfigError(str(exc), hint="pass another --state file or delete this one") from None
     if seed_file is not None:
-        _seed(emulator, seed_account, _read_seed(seed_file))
+        seed_account_once(emulator, seed_account, read_seed(seed_file))
     if limited:
         click.echo(f"Scopes limited for {len(limited)} key(s); every other key has full access.")
     from klaviyo_sync.client.http import is_loopback
@@ -198,14 +199,14 @@ def command(
     click.echo("Emulator stopped.")
 
 
-def _seed(emulator: Any, key: str, data: dict[str, Any]) -> None:
-    """Seed a fresh account; an account restored from --state keeps what it has."""
+def seed_account_once(emulator: Any, key: str, data: dict[str, Any], *, err: bool = False) -> None:
+    """Seed a fresh account; an account restored from --state keeps what it has. `err`: report on stderr."""
     from klaviyo_sync.emulator.errors import EmulatorError
     from klaviyo_sync.emulator.store import account_id
 
     existing = emulator.dump()["accounts"].get(account_id(key))
     if existing and (existing["templates"] or existing["lists"] or existing["tags"] or len(existing["tag_groups"]) > 1):
-        click.echo("Seed skipped: the account already has objects (from --state).")
+        click.echo("Seed skipped: the account already has objects (from --state).", err=err)
         return
     try:
         ids = emulator.seed(key, data)
@@ -213,4 +214,4 @@ def _seed(emulator: Any, key: str, data: dict[str, Any]) -> None:
         raise ConfigError(f"the seed data was refused: {exc.detail}", hint="fix the seed file") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the seed data is malformed: missing or wrong field {exc}", hint="fix the seed file") from None
-    click.echo("Seeded: " + ", ".join(f"{len(v)} {k}" for k, v in ids.items()))
+    click.echo("Seeded: " + ", ".join(f"{len(v)} {k}" for k, v in ids.items()), err=err)

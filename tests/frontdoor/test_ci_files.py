@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-from klaviyo_sync.emulator import Emulator
 from klaviyo_sync.emulator.server import serve_in_background
 from tests.frontdoor import ci_files
 from tests.frontdoor.ci_files import parse_invocation
 from tests.support.canary import CANARY_KEY, find_canary
+from tests.support.shop import shop_account
 
 
 @pytest.mark.parametrize("path", ci_files.ALL_FILES, ids=lambda p: p.name)
@@ -120,7 +120,7 @@ def _run_step(script: str, env: dict[str, str], cwd: ci_files.Path, base_url: st
 
 def test_github_workflow_steps_plan_apply_and_plan_again(tmp_path: ci_files.Path) -> None:
     shutil.copytree(ci_files.REPO / "examples" / "shop", tmp_path / "klaviyo")
-    with serve_in_background(emulator=Emulator()) as base_url:
+    with serve_in_background(emulator=shop_account()) as base_url:
         script, env = _github_step(ci_files.GITHUB_PLAN, "Validate manifests")
         validate = _run_step(script, env, tmp_path, base_url)
         assert validate.returncode == 0, validate.stdout + validate.stderr
@@ -149,7 +149,7 @@ def test_plan_step_reports_an_invalid_project_in_the_comment_and_fails_the_job(t
     shutil.copytree(ci_files.REPO / "examples" / "shop", tmp_path / "klaviyo")
     lists = tmp_path / "klaviyo" / "manifests" / "lists.yaml"
     lists.write_text(lists.read_text(encoding="utf-8").replace("opt_in_process: double_opt_in", "opt_in_proces: double_opt_in"))
-    with serve_in_background(emulator=Emulator()) as base_url:
+    with serve_in_background(emulator=shop_account()) as base_url:
         script, env = _github_step(ci_files.GITHUB_PLAN, "Plan")
         step = _run_step(script, env, tmp_path, base_url)
     assert step.returncode == 0, step.stderr  # the comment step still runs; the last step fails the job

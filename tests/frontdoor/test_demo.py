@@ -70,9 +70,12 @@ def test_demo_plans_applies_and_converges_then_shows_an_edit(checkout: Path) -> 
     out = first.stdout
     assert "Installing" not in out
     assert out.index("$ klaviyo-sync validate") < out.index("$ klaviyo-sync plan") < out.index("$ klaviyo-sync apply")
-    assert "Plan: 27 to create, 0 to update, 0 to delete." in out
+    assert "Plan: 26 to create, 2 to update, 0 to delete." in out
+    # The welcome flow (seeded as built in Klaviyo's flow editor) follows the templates the plan creates.
+    assert 'flow_email["Welcome Series"/"Welcome 1"] is live: this change reaches the inbox' in out
+    assert 'follows template "Welcome 1 - Hello", which this plan changes' in out
     assert out.count('# template["Abandoned Cart"] will be created') == 1, "the plan is shown once, then applied as saved"
-    assert "Apply complete: 27 created, 0 updated, 0 deleted." in out
+    assert "Apply complete: 26 created, 2 updated, 0 deleted." in out
     assert out.rstrip().endswith("edit examples/shop and run ./scripts/demo again.")
     assert "No changes. The account matches the manifests." in out
     assert (checkout / ".klaviyo-sync" / "emulator-state.json").is_file()
@@ -83,13 +86,16 @@ def test_demo_plans_applies_and_converges_then_shows_an_edit(checkout: Path) -> 
     assert "No changes." in again.stdout and "Nothing to apply" in again.stdout
     assert "$ klaviyo-sync apply" not in again.stdout
 
-    winback = checkout / "examples" / "shop" / "templates" / "winback.html"
-    winback.write_text(winback.read_text(encoding="utf-8").replace("We miss you", "We still miss you"), encoding="utf-8")
+    welcome = checkout / "examples" / "shop" / "templates" / "welcome-1.html"
+    text = welcome.read_text(encoding="utf-8")
+    assert "Welcome to Acme" in text
+    welcome.write_text(text.replace("Welcome to Acme", "A warm welcome to Acme"), encoding="utf-8")
     edited = _demo(checkout)
     assert edited.returncode == 0, edited.stdout + edited.stderr
-    assert "Plan: 0 to create, 1 to update, 0 to delete." in edited.stdout
-    assert 'template["Win-back - We Miss You"]' in edited.stdout
-    assert "Apply complete: 0 created, 1 updated, 0 deleted." in edited.stdout
+    # The template and the flow email that follows it: what customers receive changes too.
+    assert "Plan: 0 to create, 2 to update, 0 to delete." in edited.stdout
+    assert 'template["Welcome 1 - Hello"]' in edited.stdout and 'flow_email["Welcome Series"/"Welcome 1"]' in edited.stdout
+    assert "Apply complete: 0 created, 2 updated, 0 deleted." in edited.stdout
 
     production = _demo(checkout, "--var", "KLAVIYO_ENV=production")
     assert production.returncode == 0, production.stdout + production.stderr

@@ -64,7 +64,14 @@ def test_export_declares_exactly_what_is_live() -> None:
     assert result.files["templates/welcome-email.txt"] == "Hi"
     assert yaml.safe_load(result.files["templates/drag-drop.json"]) == {"body": {"id": "b"}}
     assert result.warnings == ["template 'Empty' has no HTML: left out (a manifest template needs content)"]
-    assert result.counts == {Kind.TAG_GROUP: 3, Kind.TAG: 4, Kind.LIST: 2, Kind.TEMPLATE: 3, Kind.UNIVERSAL_CONTENT: 0}
+    assert result.counts == {
+        Kind.TAG_GROUP: 3,
+        Kind.TAG: 4,
+        Kind.LIST: 2,
+        Kind.TEMPLATE: 3,
+        Kind.UNIVERSAL_CONTENT: 0,
+        Kind.FLOW_EMAIL: 0,
+    }
 
 
 def test_export_is_deterministic() -> None:

@@ -195,9 +195,9 @@ def test_export_with_a_glob_matching_nothing_is_an_error(account: tuple[str, Emu
 
 
 def test_export_refuses_an_unknown_kind(tmp_path: Path) -> None:
-    result = run_cli(["export", "--out", str(tmp_path), "--kind", "flows", "--emulator"])
+    result = run_cli(["export", "--out", str(tmp_path), "--kind", "campaigns", "--emulator"])
     assert result.exit_code == 1
-    assert "'flows' is not one of 'templates', 'lists', 'tag_groups'" in result.output
+    assert "'campaigns' is not one of 'templates', 'lists', 'tag_groups', 'universal_content', 'flows'" in result.output
 
 
 def test_export_says_when_live_content_breaks_the_manifest_rules(tmp_path: Path) -> None:

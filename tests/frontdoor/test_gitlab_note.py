@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from klaviyo_sync.emulator import Emulator
 from klaviyo_sync.emulator.server import serve_in_background
 from tests.frontdoor import ci_files
 from tests.support.canary import CANARY_KEY, find_canary
+from tests.support.shop import shop_account
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "ci" / "gitlab" / "klaviyo_plan_note.py"
 NOTES_PATH = "/api/v4/projects/42/merge_requests/7/notes"
@@ -128,7 +128,7 @@ def test_gitlab_jobs_plan_note_and_apply(gitlab: tuple[str, type[_Notes]], tmp_p
     shutil.copy(SCRIPT, tmp_path / ".gitlab" / "klaviyo_plan_note.py")
     mr = {"CI_API_V4_URL": api_url, "CI_PROJECT_ID": "42", "CI_MERGE_REQUEST_IID": "7", "GITLAB_NOTES_TOKEN": "glpat-test"}
 
-    with serve_in_background(emulator=Emulator()) as base_url:
+    with serve_in_background(emulator=shop_account()) as base_url:
         env = {**mr, "KLAVIYO_BASE_URL": base_url}
         assert _run_job("validate", tmp_path, env).returncode == 0
         plan = _run_job("plan", tmp_path, env)
@@ -154,7 +154,7 @@ def test_gitlab_plan_job_fails_on_invalid_manifests_but_still_posts(gitlab: tupl
     lists.write_text(lists.read_text(encoding="utf-8").replace("opt_in_process: double_opt_in", "opt_in_proces: double_opt_in"))
     env = {"CI_API_V4_URL": api_url, "CI_PROJECT_ID": "42", "CI_MERGE_REQUEST_IID": "7", "GITLAB_NOTES_TOKEN": "glpat-test"}
 
-    with serve_in_background(emulator=Emulator()) as base_url:
+    with serve_in_background(emulator=shop_account()) as base_url:
         plan = _run_job("plan", tmp_path, {**env, "KLAVIYO_BASE_URL": base_url})
     assert plan.returncode != 0
     (note,) = [n for n in notes.notes if n["body"].startswith("<!-- klaviyo-sync-plan -->")]

@@ -100,7 +100,7 @@ def test_installed_package_runs_the_quickstart(installed: tuple[Path, dict[str, 
     validate = _run([cli, "validate", "shop"], tmp_path, env)
     assert validate.returncode == 0, validate.stdout + validate.stderr
 
-    emulator = ["--emulator", "--emulator-state", "state.json"]
+    emulator = ["--emulator", "--emulator-state", "state.json", "--emulator-seed", "shop/emulator-seed.yaml"]
     first = _run([cli, "plan", "shop", *emulator, "--detailed-exitcode", "--no-color"], tmp_path, env)
     assert first.returncode == 2, first.stdout + first.stderr
     assert 'template["Welcome 1 - Hello (FR)"]' in first.stdout or "Welcome 1 - Hello (FR)" in first.stdout
