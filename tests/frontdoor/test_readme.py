@@ -80,8 +80,23 @@ def test_manifest_format_example_validates_and_plans(tmp_path: Path) -> None:
 
     validate = run_cli(["validate", str(tmp_path)])
     assert validate.exit_code == 0, validate.output
-    state = ["--emulator", "--emulator-state", str(tmp_path / "state.json"), "--no-color"]
-    plan = run_cli(["plan", str(tmp_path), *state, "--var", "KLAVIYO_ENV=production", "--detailed-exitcode"])
+    # The flow its emails belong to, as Klaviyo's flow editor made it.
+    seed = {
+        "templates": [{"name": "Built in the editor", "html": "<p>Hello {% unsubscribe %}</p>"}],
+        "flows": [
+            {
+                "name": "Welcome Series",
+                "emails": [
+                    {"name": "Email #1", "template": "Built in the editor"},
+                    {"name": "Email #2", "template": "Built in the editor"},
+                ],
+            }
+        ],
+    }
+    (tmp_path / "seed.json").write_text(json.dumps(seed), encoding="utf-8")
+    state = ["--emulator", "--emulator-state", str(tmp_path / "state.json"), "--emulator-seed", str(tmp_path / "seed.json")]
+    plan = run_cli(["plan", str(tmp_path), *state, "--no-color", "--var", "KLAVIYO_ENV=production", "--detailed-exitcode"])
     assert plan.exit_code == 2, plan.output
     assert 'list["VIP Customers (production)"]' in plan.output
     assert 'universal_content["Legal"]' in plan.output and "into every template that uses it" in plan.output
+    assert 'flow_email["Welcome Series"/"Email #1"]' in plan.output and 'follows template "Welcome Email"' in plan.output
