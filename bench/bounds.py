@@ -22,12 +22,18 @@ READ_WALKS = {
     "tags": ("get_tags", 50),
     "tag_groups": ("get_tag_groups", 25),
     "universal_content": ("get_all_universal_content", 100),
+    "flows": ("get_flows", 50),  # read only when the project declares flow emails
 }
 
 
 def read_requests(counts: dict[str, int]) -> dict[str, int]:
-    """ceil(n/page) per read walk; an empty collection still takes one request to learn it is empty."""
-    return {op: max(1, math.ceil(counts.get(kind, 0) / page)) for kind, (op, page) in READ_WALKS.items()}
+    """ceil(n/page) per read walk; an empty collection still takes one request to learn it is empty. Flows are
+    walked only when `counts` has `flow_emails` (the managed ones), each of whose copies is then read by id."""
+    reads = {op: max(1, math.ceil(counts.get(kind, 0) / page)) for kind, (op, page) in READ_WALKS.items() if kind != "flows"}
+    if counts.get("flow_emails"):
+        reads["get_flows"] = max(1, math.ceil(counts.get("flows", 0) / READ_WALKS["flows"][1]))
+        reads["get_template"] = reads.get("get_template", 0) + counts["flow_emails"]
+    return reads
 
 
 @dataclass
@@ -80,6 +86,8 @@ def change_operations(change: Change) -> list[str]:
         return [operations[Action.CLONE], operations[Action.UPDATE]]
     if change.action is Action.REPLACE:
         return [operations[Action.DELETE], operations[Action.CREATE]]
+    if change.action is Action.UPDATE and requests.run_update is not None:
+        return [operations[Action.UPDATE], *requests.update_then]
     return [operations[change.action]]
 
 

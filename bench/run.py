@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import bounds
+from bench import bounds, flows
 from bench.accounts import SIZES, Size, generate, update_templates, write_project
 from bench.table import render
 
@@ -47,6 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--diff-templates", type=int, default=1000, help="templates in the diff measurement")
     parser.add_argument("--diff-kb", type=int, default=100, help="size of each template in the diff measurement (KiB)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results (default bench/results)")
+    parser.add_argument("--no-flows", action="store_true", help="leave out the flow email scenario")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.diff_templates = "small", 100
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="klaviyo-sync-bench-") as workdir:
         for name in args.sizes.split(","):
             results["runs"].extend(run_size(SIZES[name], Path(workdir) / name, args))
+        if not args.no_flows:
+            results["runs"].extend(run_flows(flows.QUICK if args.quick else flows.FULL, Path(workdir) / "flows", args))
     results["diff"] = measure_diff(args.diff_templates, args.diff_kb)
     results["saved_plan"] = measure_saved_plan(args.diff_templates, args.diff_kb)
     results["startup"] = measure_startup()
@@ -135,6 +138,48 @@ def run_apply(size: Size, scenario: str, project: Path, state: dict[str, Any] | 
         "throttled": 0,
     }
     return {"size": size.name, "scenario": scenario, "operation": "apply", "ours": ours, "sdk": sdk, "bound": bound}, state
+
+
+def run_flows(size: flows.FlowSize, workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Flow emails following templates the project changes: plan and apply the repoints, then a no-op plan."""
+    from klaviyo_sync.emulator import Emulator, EmulatorConfig
+
+    project = flows.write_project(size, workdir / "project")
+    emulator = Emulator(EmulatorConfig(seed=7))
+    for key in (OURS_KEY, SDK_KEY):
+        emulator.seed(key, flows.seed(size))
+    state: dict[str, Any] | None = emulator.dump()
+    latency = args.latency_ms / 1000
+    runs = []
+    for scenario in ("repoint", "noop"):
+        print(f"[{size.name}] {scenario}: plan", file=sys.stderr, flush=True)
+        with serve(state, args.plan_scale, args.latency_ms) as (served, base_url):
+            job = {"project": str(project), "base_url": base_url, "scale": args.plan_scale}
+            ours = worker({"job": "ours_plan", "api_key": OURS_KEY, **job})
+            sdk = worker({"job": "sdk_flows_plan", "api_key": SDK_KEY, **job})
+            state = served.dump()
+        bound = flows.plan_bound(size, latency, args.plan_scale)
+        runs.append({"size": size.name, "scenario": scenario, "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound})
+        if scenario == "noop":
+            break
+        print(f"[{size.name}] {scenario}: apply", file=sys.stderr, flush=True)
+        scale = args.apply_scale
+        latency_ms = args.latency_ms * scale
+        with serve(state, scale, latency_ms) as (served, base_url):
+            job = {"project": str(project), "base_url": base_url, "scale": scale, "latency_s": latency_ms / 1000}
+            ours = worker({"job": "ours_apply", "api_key": OURS_KEY, **job})
+            sdk = worker({"job": "sdk_flows_apply", "api_key": SDK_KEY, **job})
+            state = served.dump()
+        writes_s, writes_requests = ours.pop("bound_writes_s"), ours.pop("bound_writes_requests")
+        verify = flows.plan_bound(size, latency_ms / 1000, scale)  # the verifying read is the plan's read again
+        bound = {
+            "requests": writes_requests + verify["requests"],
+            "wall_s": writes_s + verify["wall_s"],
+            "writes_wall_s": writes_s,
+            "throttled": 0,
+        }
+        runs.append({"size": size.name, "scenario": scenario, "operation": "apply", "ours": ours, "sdk": sdk, "bound": bound})
+    return runs
 
 
 @contextlib.contextmanager

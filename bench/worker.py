@@ -63,6 +63,8 @@ def preload(job: str) -> None:
             "openapi_client.api.lists_api",
             "openapi_client.api.templates_api",
         ),
+        "sdk_flows_plan": ("klaviyo_api", "openapi_client.api.flows_api", "openapi_client.api.templates_api"),
+        "sdk_flows_apply": ("klaviyo_api", "openapi_client.api.flows_api", "openapi_client.api.templates_api"),
         "diff": ("klaviyo_sync.diff",),
         "lint": ("klaviyo_sync.language", "klaviyo_sync.manifest.templates"),
         "saved_plan": ("klaviyo_sync.plan",),
@@ -207,6 +209,40 @@ def sdk_apply(job: dict[str, Any]) -> dict[str, Any]:
     return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), "error": error, **counted(job, before)}
 
 
+def _desired_flows(job: dict[str, Any]) -> dict[str, Any]:
+    desired: dict[str, Any] = json.loads((Path(job["project"]) / "desired.json").read_text(encoding="utf-8"))
+    return desired
+
+
+def sdk_flows_plan(job: dict[str, Any]) -> dict[str, Any]:
+    from bench import baseline, flows
+
+    before = emulator_counts(job)
+    with Stopwatch() as watch:
+        desired = _desired_flows(job)
+        writes = flows.sdk_compare(desired, flows.sdk_read(baseline.client(job["base_url"], job["api_key"]), desired))
+    count = sum(len(items) for items in writes.values())
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": count, **counted(job, before)}
+
+
+def sdk_flows_apply(job: dict[str, Any]) -> dict[str, Any]:
+    from bench import baseline, flows
+
+    desired = _desired_flows(job)
+    sdk = baseline.client(job["base_url"], job["api_key"])
+    live = flows.sdk_read(sdk, desired)
+    writes = flows.sdk_compare(desired, live)
+    before = emulator_counts(job)
+    error = None
+    with Stopwatch() as watch:
+        try:
+            flows.sdk_write(sdk, desired, live, writes)
+        except Exception as exc:  # the SDK gives up (e.g. 429 after its retries): recorded, not hidden
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    count = sum(len(items) for items in writes.values())
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": count, "error": error, **counted(job, before)}
+
+
 # -- the diff alone ---------------------------------------------------------------------------------
 
 
@@ -319,6 +355,8 @@ JOBS = {
     "ours_apply": ours_apply,
     "sdk_plan": sdk_plan,
     "sdk_apply": sdk_apply,
+    "sdk_flows_plan": sdk_flows_plan,
+    "sdk_flows_apply": sdk_flows_apply,
     "diff": diff,
     "lint": lint,
 }

@@ -126,8 +126,9 @@ class Requests:
     # The id a look-up by name is narrowed to after an ambiguous create (a tag: its group's).
     lookup_scope: Scope = _no_scope
     # Updates that are more than one request (a flow email: repoint, verify, delete the replaced copy) run this
-    # instead of `update`.
+    # instead of `update`; `update_then` names the requests it sends after the first, in order (for the bounds).
     run_update: Run | None = None
+    update_then: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -76,7 +76,12 @@ SPEC = register(
         rank=6,
         actions=frozenset({Action.UPDATE}),
         needs=_needs,
-        requests=Requests({Action.UPDATE: "update_flow_action"}, run_update=_run_update),
+        requests=Requests(
+            {Action.UPDATE: "update_flow_action"},
+            run_update=_run_update,
+            # A repoint to a library template: the verifying read, then the replaced copy's delete.
+            update_then=("get_template_for_flow_message", "delete_template"),
+        ),
         alerts=_alerts,
     )
 )

@@ -35,7 +35,7 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
 
     latest = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     assert [p.name for p in tmp_path.glob("bench-*.json")], "the timestamped result file is missing"
-    runs = {(run["scenario"], run["operation"]): run for run in latest["runs"]}
+    runs = {(run["scenario"], run["operation"]): run for run in latest["runs"] if run["size"] == "small"}
     assert set(runs) == {(s, o) for s in ("create", "update", "noop") for o in ("plan", "apply")}
     spec = generate(SIZES["small"])
     linked_tags = {key for _, tags in spec.lists for key in tags}
@@ -74,6 +74,23 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
     assert runs["noop", "plan"]["ours"]["changes"] == {}
     assert runs["noop", "apply"]["ours"]["requests"] == {}
     assert runs["noop", "apply"]["sdk"]["requests"] == {}
+
+    # Flow emails (5 flows of 2 emails following 4 templates): the walk, one read per copy; each repoint is its
+    # PATCH, the verifying read of its message's template and the delete of the copy it replaced.
+    flow_runs = {(run["scenario"], run["operation"]): run for run in latest["runs"] if run["size"] == "flows-s"}
+    assert set(flow_runs) == {("repoint", "plan"), ("repoint", "apply"), ("noop", "plan")}
+    flow_reads = {**EMPTY_READ, "get_flows": 1, "get_template": 10}
+    assert flow_runs["repoint", "plan"]["ours"]["requests"] == flow_reads
+    assert flow_runs["repoint", "plan"]["bound"]["requests"] == sum(flow_reads.values())
+    assert flow_runs["repoint", "plan"]["ours"]["changes"] == {"update template": 4, "update flow_email": 10}
+    repoint = flow_runs["repoint", "apply"]
+    writes = {"update_template": 4, "update_flow_action": 10, "get_template_for_flow_message": 10, "delete_template": 10}
+    verify = dict(flow_reads)
+    assert repoint["ours"]["requests"] == {op: writes.get(op, 0) + verify.get(op, 0) for op in writes.keys() | verify.keys()}
+    assert repoint["ours"]["throttled"] == {}
+    assert repoint["bound"]["requests"] == sum(writes.values()) + sum(verify.values())
+    assert repoint["sdk"]["requests"] == writes and repoint["sdk"]["error"] is None
+    assert flow_runs["noop", "plan"]["ours"]["changes"] == {}
 
     assert latest["diff"]["changes"] == latest["diff"]["templates"] // 10
     assert latest["startup"]["runs"] > 0

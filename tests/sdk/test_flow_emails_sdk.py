@@ -4,9 +4,11 @@ live flow whose email sends an old copy, and reads back what the real CLI's plan
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from klaviyo_api import KlaviyoAPI
 
 from tests.support.canary import CANARY_KEY
@@ -104,6 +106,8 @@ def test_a_live_flow_email_follows_its_declared_template(tmp_path: Path, emulato
         ("create", 'template["Welcome Email"]'),
         ("update", 'flow_email["Welcome Series"/"Email #1"]'),
     ]
+    schema = json.loads(resources.files("klaviyo_sync.schemas").joinpath("plan.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator(schema).validate(plan)
     email = plan["changes"][1]
     assert email["reason"] == 'follows template "Welcome Email", which this plan changes'
     assert {f["field"] for f in email["fields"]} == {"html", "subject_line"}
