@@ -5,7 +5,8 @@ The conformance gate (every emulator exchange in the suite, the official SDK thr
 the spec's header, security and error responses, the operations below and every component they reach, unchanged.
 The spec is MIT-licensed; its licence is spec/LICENSE.
 
-Usage: python scripts/gen_spec_slice.py [SPEC_DIR]   (default ../shared/klaviyo-openapi, holding stable.json)
+Usage: python scripts/gen_spec_slice.py [SPEC_DIR]           (default ../shared/klaviyo-openapi, holding stable.json)
+       python scripts/gen_spec_slice.py --check [SPEC_DIR]   exit 1 when the shipped slice differs from the spec's
 """
 
 from __future__ import annotations
@@ -106,7 +107,12 @@ def render(spec_dir: Path) -> str:
 
 
 if __name__ == "__main__":
-    spec_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SPEC_DIR
+    args = [arg for arg in sys.argv[1:] if arg != "--check"]
+    spec_dir = Path(args[0]) if args else DEFAULT_SPEC_DIR
+    if "--check" in sys.argv[1:]:  # a maintainer's freshness check: is the shipped slice the full spec's?
+        current = json.loads(OUT.read_text(encoding="utf-8")) == json.loads(render(spec_dir))
+        print(f"{OUT} is {'current' if current else 'out of date: run python scripts/gen_spec_slice.py'}")
+        sys.exit(0 if current else 1)
     OUT.write_text(render(spec_dir), encoding="utf-8")
     (OUT.parent / "LICENSE").write_bytes((spec_dir / "LICENSE").read_bytes())
     print(f"wrote {OUT} and {OUT.parent / 'LICENSE'}")
