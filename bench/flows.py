@@ -152,20 +152,29 @@ def sdk_read(sdk: Any, desired: dict[str, Any]) -> dict[str, Any]:
     return {"templates": templates, "emails": emails}
 
 
-def sdk_compare(desired: dict[str, Any], live: dict[str, Any]) -> dict[str, list[Any]]:
+@dataclass
+class FlowWrites:
+    templates: list[str]
+    emails: list[tuple[str, str]]
+
+    def count(self) -> int:
+        return len(self.templates) + len(self.emails)
+
+
+def sdk_compare(desired: dict[str, Any], live: dict[str, Any]) -> FlowWrites:
     templates = [name for name, html in desired["templates"].items() if live["templates"][name][1] != html]
     emails = [
         key for key, email in live["emails"].items() if email["html"] != desired["templates"][desired["emails"][key[0]][key[1]]]
     ]
-    return {"templates": templates, "emails": emails}
+    return FlowWrites(templates, emails)
 
 
-def sdk_write(sdk: Any, desired: dict[str, Any], live: dict[str, Any], writes: dict[str, list[Any]]) -> None:
-    for name in writes["templates"]:
+def sdk_write(sdk: Any, desired: dict[str, Any], live: dict[str, Any], writes: FlowWrites) -> None:
+    for name in writes.templates:
         template_id = live["templates"][name][0]
         body = {"data": {"type": "template", "id": template_id, "attributes": {"html": desired["templates"][name]}}}
         sdk.Templates.update_template(template_id, body)
-    for key in writes["emails"]:
+    for key in writes.emails:
         node = live["emails"][key]["node"]
         old_copy = node["data"]["message"]["template_id"]
         node["data"]["message"]["template_id"] = live["templates"][desired["emails"][key[0]][key[1]]][0]

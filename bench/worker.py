@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -196,17 +197,7 @@ def sdk_apply(job: dict[str, Any]) -> dict[str, Any]:
     from bench import baseline
 
     spec = _spec(job)
-    sdk = baseline.client(job["base_url"], job["api_key"])
-    live = baseline.read(sdk)
-    writes = baseline.compare(spec, live)
-    before = emulator_counts(job)
-    error = None
-    with Stopwatch() as watch:
-        try:
-            baseline.write(sdk, spec, live, writes)
-        except Exception as exc:  # the SDK gives up (e.g. 429 after its retries): recorded, not hidden
-            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), "error": error, **counted(job, before)}
+    return _sdk_writes(job, baseline.read, lambda live: baseline.compare(spec, live), partial(baseline.write, spec=spec))
 
 
 def _desired_flows(job: dict[str, Any]) -> dict[str, Any]:
@@ -221,26 +212,36 @@ def sdk_flows_plan(job: dict[str, Any]) -> dict[str, Any]:
     with Stopwatch() as watch:
         desired = _desired_flows(job)
         writes = flows.sdk_compare(desired, flows.sdk_read(baseline.client(job["base_url"], job["api_key"]), desired))
-    count = sum(len(items) for items in writes.values())
-    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": count, **counted(job, before)}
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), **counted(job, before)}
 
 
 def sdk_flows_apply(job: dict[str, Any]) -> dict[str, Any]:
-    from bench import baseline, flows
+    from bench import flows
 
     desired = _desired_flows(job)
+    return _sdk_writes(
+        job,
+        lambda sdk: flows.sdk_read(sdk, desired),
+        lambda live: flows.sdk_compare(desired, live),
+        partial(flows.sdk_write, desired=desired),
+    )
+
+
+def _sdk_writes(job: dict[str, Any], read: Any, compare: Any, write: Any) -> dict[str, Any]:
+    """The SDK script's writes, measured alone: it reads and compares first, as `sdk_plan` did."""
+    from bench import baseline
+
     sdk = baseline.client(job["base_url"], job["api_key"])
-    live = flows.sdk_read(sdk, desired)
-    writes = flows.sdk_compare(desired, live)
+    live = read(sdk)
+    writes = compare(live)
     before = emulator_counts(job)
     error = None
     with Stopwatch() as watch:
         try:
-            flows.sdk_write(sdk, desired, live, writes)
+            write(sdk, live=live, writes=writes)
         except Exception as exc:  # the SDK gives up (e.g. 429 after its retries): recorded, not hidden
             error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-    count = sum(len(items) for items in writes.values())
-    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": count, "error": error, **counted(job, before)}
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), "error": error, **counted(job, before)}
 
 
 # -- the diff alone ---------------------------------------------------------------------------------

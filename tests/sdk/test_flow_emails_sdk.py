@@ -15,6 +15,7 @@ from tests.support.canary import CANARY_KEY
 from tests.support.cli import run_cli
 from tests.support.fixtures import ServedEmulator
 from tests.support.flows import welcome_definition
+from tests.support.projects import write_project as write
 
 OLD_HTML = "<p>Welcome! {% unsubscribe %}</p>\n"
 NEW_HTML = "<p>Welcome to the shop, {{ first_name|default:'friend' }}! {% unsubscribe %}</p>\n"
@@ -77,15 +78,6 @@ def email_state(sdk: KlaviyoAPI, action_id: str) -> dict[str, Any]:
 
 def library(sdk: KlaviyoAPI) -> dict[str, str]:
     return {t["attributes"]["name"]: t["id"] for t in plain(sdk.Templates.get_templates())["data"]}
-
-
-def write(root: Path, manifest: str, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "klaviyo.yaml").write_text(manifest, encoding="utf-8")
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
 
 
 def plan_json(root: Path, server: ServedEmulator) -> dict[str, Any]:

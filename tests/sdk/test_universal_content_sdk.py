@@ -12,6 +12,7 @@ from klaviyo_api import KlaviyoAPI
 from tests.support.canary import CANARY_KEY
 from tests.support.cli import run_cli
 from tests.support.fixtures import ServedEmulator
+from tests.support.projects import write_project as write
 
 TYPE = "template-universal-content"
 FOOTER = "<p>Footer, {{ organization.name }}</p>\n"
@@ -39,15 +40,6 @@ def blocks(sdk: KlaviyoAPI) -> dict[str, Any]:
         cursor = page.links.next if page.links is not None else None
         if not cursor:
             return found
-
-
-def write(root: Path, manifest: str, files: dict[str, str]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "klaviyo.yaml").write_text(manifest, encoding="utf-8")
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text, encoding="utf-8")
-    return root
 
 
 def plan(root: Path, server: ServedEmulator, *extra: str) -> list[str]:
