@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             results["runs"].extend(run_flows(flows.QUICK if args.quick else flows.FULL, Path(workdir) / "flows", args))
     results["diff"] = measure_diff(args.diff_templates, args.diff_kb)
     results["saved_plan"] = measure_saved_plan(args.diff_templates, args.diff_kb)
+    results["saved_plan"]["apply"] = measure_saved_plan_apply(args.diff_templates, args.diff_kb)
     results["startup"] = measure_startup()
     results["lint"] = worker({"job": "lint", "runs": 3})
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
@@ -230,6 +231,40 @@ def measure_diff(templates: int, kb: int) -> dict[str, Any]:
 def measure_saved_plan(templates: int, kb: int) -> dict[str, Any]:
     result = worker({"job": "saved_plan", "templates": templates, "kb": kb})
     return {"templates": templates, "kb": kb, **result, "targets": {"file_mb": 5.0}}
+
+
+def measure_saved_plan_apply(templates: int, kb: int) -> dict[str, Any]:
+    """`plan --out` and `apply PLANFILE` through the CLI for `templates` changed templates of `kb` KiB, with rate
+    limits off: the apply's peak memory against the content it carries (the manifests' and the account's)."""
+    from klaviyo_sync.emulator import Emulator, EmulatorConfig
+    from klaviyo_sync.emulator.server import serve_in_background
+
+    body = ("<p>" + "z" * 96 + "</p>\n") * (kb * 1024 // 104)
+    html = {f"Template {index:04}": f"<html><body><h1>{index}</h1>\n{body}</body></html>\n" for index in range(templates)}
+    with tempfile.TemporaryDirectory(prefix="klaviyo-sync-saved-plan-") as workdir:
+        root = Path(workdir) / "project"
+        (root / "templates").mkdir(parents=True)
+        for index, text in enumerate(html.values()):
+            (root / "templates" / f"t{index:04}.html").write_text(text, encoding="utf-8")
+        entries = "".join(f"  - name: {name}\n    html: templates/t{i:04}.html\n" for i, name in enumerate(html))
+        (root / "klaviyo.yaml").write_text(f"version: 1\nsafety: {{max_update_fraction: 1.0}}\ntemplates:\n{entries}", "utf-8")
+        emulator = Emulator(EmulatorConfig(seed=7))
+        emulator.seed(OURS_KEY, {"templates": [{"name": n, "html": "old " + t} for n, t in html.items()]})
+        saved = Path(workdir) / "plan.json"
+        with serve_in_background(emulator=emulator) as base_url:
+            common = {"job": "cli", "api_key": OURS_KEY}
+            plan = worker({**common, "args": ["plan", str(root), "--out", str(saved), "--base-url", base_url]})
+            apply = worker({**common, "args": ["apply", str(saved), "--project", str(root), "--base-url", base_url]})
+        if apply["exit_code"] != 0:
+            raise RuntimeError(f"apply of the saved plan failed: {apply['output_tail']}")
+        content_mb = 2 * sum(len(text) for text in html.values()) / 2**20  # the manifests' content and the account's
+        return {
+            "plan_file_mb": round(saved.stat().st_size / 2**20, 2),
+            "plan_peak_mb": plan["peak_mb"],
+            "apply_wall_s": apply["wall_s"],
+            "apply_peak_mb": apply["peak_mb"],
+            "content_mb": round(content_mb, 1),
+        }
 
 
 def measure_startup() -> dict[str, Any]:

@@ -114,6 +114,13 @@ def render(results: dict[str, Any]) -> str:
         f"saved plan of {saved['changes']} changed templates of {saved['kb']} KiB ({saved['content_mb']:g} MB of content): "
         f"{saved['file_mb']:.2f} MB on disk (target < {saved['targets']['file_mb']:g}), built and written in "
         f"{saved['cpu_s']:.2f} s CPU, peak {saved['peak_mb']:.0f} MB with the inputs",
+        *(
+            f"apply of that saved plan through the CLI: {applied['apply_wall_s']:.1f} s, peak {applied['apply_peak_mb']:.0f} MB "
+            f"for {applied['content_mb']:g} MB of content (the manifests' and the account's: "
+            f"{applied['apply_peak_mb'] / applied['content_mb']:.1f}x); the plan file {applied['plan_file_mb']:.2f} MB"
+            for applied in [saved.get("apply")]
+            if applied
+        ),
         f"machine load average (1 min): {results['load_average']['start']} at the start, "
         f"{results['load_average']['end']} at the end",
         f"klaviyo-sync --help: {startup['median_s']:.3f} s median, {startup['min_s']:.3f} s fastest of {startup['runs']} "

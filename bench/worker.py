@@ -69,6 +69,7 @@ def preload(job: str) -> None:
         "diff": ("klaviyo_sync.diff",),
         "lint": ("klaviyo_sync.language", "klaviyo_sync.manifest.templates"),
         "saved_plan": ("klaviyo_sync.plan",),
+        "cli": ("klaviyo_sync.cli", "klaviyo_sync.live", "klaviyo_sync.manifest", "klaviyo_sync.plan", "klaviyo_sync.apply"),
     }
     for name in modules[job]:
         importlib.import_module(name)
@@ -350,7 +351,22 @@ def saved_plan(job: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cli(job: dict[str, Any]) -> dict[str, Any]:
+    """One `klaviyo-sync` command in this process (`args`), as a user runs it: wall and CPU time, exit code."""
+    import os
+
+    from click.testing import CliRunner
+
+    from klaviyo_sync.cli import group as command
+
+    os.environ["KLAVIYO_API_KEY"] = job["api_key"]
+    with Stopwatch() as watch:
+        result = CliRunner().invoke(command, job["args"], catch_exceptions=False)
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "exit_code": result.exit_code, "output_tail": result.output[-300:]}
+
+
 JOBS = {
+    "cli": cli,
     "saved_plan": saved_plan,
     "ours_plan": ours_plan,
     "ours_apply": ours_apply,

@@ -79,7 +79,7 @@ class UserError(click.ClickException):
     epilog="""\b
 Examples:
   klaviyo-sync validate examples/shop
-  klaviyo-sync plan examples/shop --emulator
+  klaviyo-sync plan examples/shop --emulator --emulator-seed examples/shop/emulator-seed.yaml
   KLAVIYO_API_KEY=... klaviyo-sync plan --format markdown --detailed-exitcode
   klaviyo-sync apply plan.json
 
@@ -87,7 +87,7 @@ The API key is read from KLAVIYO_API_KEY or --api-key-file, never from the comma
 )
 @click.version_option(__version__, prog_name="klaviyo-sync")
 def group() -> None:
-    """Keep a Klaviyo account's templates, lists and tags in git.
+    """Keep a Klaviyo account's templates, flow emails, lists and tags in git.
 
     YAML manifests describe the account; `plan` shows the difference from the live account and
     `apply` makes the change.
