@@ -11,6 +11,7 @@
     ├── UnknownIdError              (apply.ids) a step needs an id that is neither in the account nor created
     ├── PartialChangeError          (apply.steps) a change of several requests failed part-way; `note` says where
     ├── DuplicateAfterCreateError   (apply.steps) a create whose answer was lost left two objects of one name
+    ├── RepointError                (flows.repoint) a flow email's repoint did not end as planned: says what it sends
     ├── LockedError                 (lock) another apply holds the account, or the lock could not be taken
     └── ApiError                    a request to Klaviyo failed: operation, status, code, detail, source, hint
         ├── TransportError          no usable answer, so the outcome is unknown: no response at all (timeout,
