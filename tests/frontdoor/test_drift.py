@@ -30,6 +30,7 @@ from tests.frontdoor import ci_files
 from tests.support.canary import CANARY_KEY, find_canary
 from tests.support.cli import run_cli
 from tests.support.fixtures import ServedEmulator
+from tests.support.shop import shop_account
 
 MARKER = "<!-- klaviyo-sync-drift -->"
 GITHUB_TOKEN = "ghs_drift_test"
@@ -155,7 +156,7 @@ def account(
     """An emulator whose `updated` times come from a clock the test can move forward (`shift[0]` seconds)."""
     shift = [0.0]
     emulator = emulator_factory(EmulatorConfig(clock=lambda: time.time() + shift[0]))
-    return serve_emulator(emulator), shift
+    return serve_emulator(shop_account(emulator)), shift  # the shop's welcome flow, as its editor left it
 
 
 def _sdk(server: ServedEmulator) -> KlaviyoAPI:
