@@ -94,7 +94,8 @@ async def read_live_state(
     for read, collected in zip(own_reads, walked, strict=True):
         for item in collected.data:
             resource = read.build(item)
-            if resource is not None:
+            # An apply's lock marker (a block) is not part of the account as the tool sees it.
+            if resource is not None and not (resource.kind is Kind.UNIVERSAL_CONTENT and resource.name == LOCK_NAME):
                 state.add(resource)
     group_names = _add_tag_groups(state, groups.data, tags.included)
     tag_keys = _add_tags(state, tags.data, group_names)
@@ -215,8 +216,6 @@ async def _read_templates(
     )
     templates = []
     for item in collected.data:
-        if _name(item) == LOCK_NAME:
-            continue  # an apply's lock marker is not part of the account as the tool sees it
         attributes = _attributes(item)
         attrs: dict[str, Any] = {key: attributes.get(key) for key in ("editor_type", "html", "text")}
         if item["id"] in definitions and definitions[item["id"]] is not None:

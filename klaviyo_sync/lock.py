@@ -1,12 +1,13 @@
 """One apply at a time per account: a lock built from what the API offers, since Klaviyo has none.
 
-The lock is a marker: a template named `LOCK_NAME`, whose HTML says who holds it. Every apply that wants the
-account creates its own marker and then lists them all; the oldest live marker (by Klaviyo's `created`) holds
-the lock. `created` has a resolution of one second, so two markers can share the oldest second: then nobody
-holds it, and each contender that sees the tie deletes its marker and queues again after a random pause. Two
-contenders can never both go ahead: each lists after its own marker committed, so of two markers of one second
-at least the later one's listing shows both. A loser deletes its marker and refuses (or, with a wait, keeps its
-place and polls). It has written nothing else.
+The lock is a marker: a universal content block named `LOCK_NAME`, whose HTML says who holds it (a block, not a
+template: an account at Klaviyo's cap of 1,000 API templates has no room for one more, and would never be applied).
+Every apply that wants the account creates its own marker and then lists them all; the oldest live marker (by
+Klaviyo's `created`) holds the lock. `created` has a resolution of one second, so two markers can share the oldest
+second: then nobody holds it, and each contender that sees the tie deletes its marker and queues again after a
+random pause. Two contenders can never both go ahead: each lists after its own marker committed, so of two markers
+of one second at least the later one's listing shows both. A loser deletes its marker and refuses (or, with a wait,
+keeps its place and polls). It has written nothing else.
 
 The holder renews its marker every `ttl / 4` (Klaviyo bumps `updated`); a marker not renewed for `ttl` is
 expired and ignored, so a killed holder blocks the account for `ttl` at most. `klaviyo-sync unlock LOCK_ID`
@@ -33,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from klaviyo_sync.errors import KlaviyoSyncError
+from klaviyo_sync.kinds.universal_content import html_block
 
 LOCK_NAME = "klaviyo-sync apply lock"
 DEFAULT_TTL = timedelta(minutes=10)
@@ -44,10 +46,10 @@ _MARK = "klaviyo-sync-lock:"
 
 
 class LockClient(Protocol):
-    async def create_template(self, attributes: dict[str, Any]) -> str: ...
-    async def update_template(self, template_id: str, attributes: dict[str, Any]) -> None: ...
-    async def delete_template(self, template_id: str) -> None: ...
-    async def templates_named(self, name: str) -> list[dict[str, Any]]: ...
+    async def create_universal_content(self, name: str, definition: dict[str, Any]) -> str: ...
+    async def update_universal_content(self, block_id: str, attributes: dict[str, Any]) -> None: ...
+    async def delete_universal_content(self, block_id: str) -> None: ...
+    async def blocks_named(self, name: str) -> list[dict[str, Any]]: ...
 
 
 class LockedError(KlaviyoSyncError):
@@ -77,15 +79,17 @@ class Marker:
 def marker_html(token: str, holder: str, started: str, renewed: str) -> str:
     facts = json.dumps({"token": token, "holder": holder, "started": started, "renewed": renewed}, sort_keys=True)
     return (
-        "<html><body><p>An apply by klaviyo-sync is changing this account. Do not edit or delete this template;"
-        " it goes away when the apply ends.</p><!-- " + _MARK + html.escape(facts, quote=False) + " --></body></html>"
+        "<p>An apply by klaviyo-sync is changing this account. Do not edit or delete this block;"
+        " it goes away when the apply ends.</p><!-- " + _MARK + html.escape(facts, quote=False) + " -->"
     )
 
 
 def parse_marker(item: dict[str, Any]) -> Marker | None:
-    """A marker from a template as listed; None when the template is not one (or is damaged)."""
+    """A marker from a block as listed; None when the block is not one (or is damaged)."""
     attributes = item.get("attributes") or {}
-    text = attributes.get("html") or ""
+    definition = attributes.get("definition") if isinstance(attributes.get("definition"), dict) else {}
+    data = definition.get("data") if isinstance(definition.get("data"), dict) else {}
+    text = data.get("content") if isinstance(data.get("content"), str) else ""
     start = text.find(_MARK)
     end = text.find(" -->", start)
     try:
@@ -191,7 +195,7 @@ class AccountLock:
     async def _holder(self, *, again: bool = True) -> Marker | object | None:
         """None when our marker holds the lock; TIE when ours shares the oldest second with another; else the
         marker that holds it."""
-        markers = [m for m in (parse_marker(item) for item in await self.client.templates_named(LOCK_NAME)) if m]
+        markers = [m for m in (parse_marker(item) for item in await self.client.blocks_named(LOCK_NAME)) if m]
         mine = next((m for m in markers if m.id == self.marker_id), None)
         if mine is None:
             if not again:
@@ -211,14 +215,15 @@ class AccountLock:
 
     async def _create_marker(self) -> str:
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        attributes = {"name": LOCK_NAME, "editor_type": "CODE", "html": marker_html(self.token, self.holder, self.started, now)}
-        return await self.client.create_template(attributes)
+        marker = marker_html(self.token, self.holder, self.started, now)
+        return await self.client.create_universal_content(LOCK_NAME, html_block(marker))
 
     async def _renew(self) -> None:
         if self.marker_id is None:
             return
         now = datetime.now(UTC).isoformat(timespec="microseconds")
-        await self.client.update_template(self.marker_id, {"html": marker_html(self.token, self.holder, self.started, now)})
+        marker = marker_html(self.token, self.holder, self.started, now)
+        await self.client.update_universal_content(self.marker_id, {"definition": html_block(marker)})
 
     async def _renew_forever(self) -> None:
         while True:
@@ -230,15 +235,15 @@ class AccountLock:
         marker_id, self.marker_id = self.marker_id, None
         if marker_id is not None:
             with contextlib.suppress(KlaviyoSyncError):  # an unreleased marker expires by itself
-                await self.client.delete_template(marker_id)
+                await self.client.delete_universal_content(marker_id)
 
 
 async def break_lock(client: LockClient, lock_id: str) -> Marker:
     """Delete the marker `lock_id`; raises LockedError naming the markers there are when it is not one of them."""
-    markers = [m for m in (parse_marker(item) for item in await client.templates_named(LOCK_NAME)) if m]
+    markers = [m for m in (parse_marker(item) for item in await client.blocks_named(LOCK_NAME)) if m]
     marker = next((m for m in markers if m.id == lock_id), None)
     if marker is None:
         held = "; ".join(m.describe() for m in sorted(markers, key=lambda m: m.order)) or "none"
         raise LockedError(f"there is no apply lock with id {lock_id!r}", hint=f"the locks there are now: {held}")
-    await client.delete_template(marker.id)
+    await client.delete_universal_content(marker.id)
     return marker

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
+from klaviyo_sync.api_spec import operation
 from klaviyo_sync.client.filters import any_of, equals
 from klaviyo_sync.client.http import KlaviyoHttp
 from klaviyo_sync.errors import ServerError
@@ -214,10 +215,12 @@ class KlaviyoClient(KlaviyoHttp):
         relationship = lookup.scope_relationship if group_id is not None else None
         return await self._ids_named(lookup.operation, params, name, relationship, group_id)
 
-    async def templates_named(self, name: str) -> list[dict[str, Any]]:
-        """Every template named exactly `name`, as listed: id and attributes (created, updated, html)."""
+    async def blocks_named(self, name: str) -> list[dict[str, Any]]:
+        """Every universal content block named exactly `name`, as listed: id and attributes (created, updated,
+        definition)."""
         found: list[dict[str, Any]] = []
-        async for page in self.paginate("get_templates", {"filter": equals("name", name)}):
+        params = {"filter": equals("name", name), **operation("get_all_universal_content").page_size_params()}
+        async for page in self.paginate("get_all_universal_content", params):
             found.extend(item for item in page.get("data") or [] if (item.get("attributes") or {}).get("name") == name)
         return found
 

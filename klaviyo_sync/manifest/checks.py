@@ -45,16 +45,16 @@ def check_all(declared: list[Declared], ignore: Mapping[Kind, tuple[str, ...]]) 
 
 
 def check_reserved(declared: list[Declared]) -> list[Problem]:
-    """The apply lock's marker template has a name of its own, and scratch templates a prefix (`klaviyo_sync.scratch`):
+    """The apply lock's marker block has a name of its own, and scratch templates a prefix (`klaviyo_sync.scratch`):
     a declared template may not take them (the live reader leaves such templates out of the account it shows)."""
     return [
         item.problem(
             ("name",),
-            f'the template name "{LOCK_NAME}" is reserved: apply uses a template of that name as its lock',
+            f'the universal content block name "{LOCK_NAME}" is reserved: apply uses a block of that name as its lock',
             "choose another name",
         )
         for item in declared
-        if item.resource.kind is Kind.TEMPLATE and item.resource.name == LOCK_NAME
+        if item.resource.kind is Kind.UNIVERSAL_CONTENT and item.resource.name == LOCK_NAME
     ] + [
         item.problem(
             ("name",),

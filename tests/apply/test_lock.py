@@ -25,7 +25,8 @@ CLI = [sys.executable, "-c", "from klaviyo_sync.cli import main; main()"]
 
 def _markers(emulator: Emulator) -> list[dict]:
     accounts = emulator.dump()["accounts"].values()
-    return [t for account in accounts for t in account["templates"].values() if t["name"] == LOCK_NAME]
+    blocks = [b for account in accounts for b in account.get("collections", {}).get("universal_content", {}).values()]
+    return [block for block in blocks if block["name"] == LOCK_NAME]
 
 
 def test_a_second_apply_is_refused_while_the_first_holds_the_lock(emulator: Emulator) -> None:
@@ -103,11 +104,24 @@ def test_unlock_breaks_a_dead_holders_lock(emulator_server: ServedEmulator) -> N
     assert _markers(emulator_server.emulator) == []
 
 
-def test_a_template_may_not_take_the_lock_name(tmp_path: Path) -> None:
+def test_a_block_may_not_take_the_lock_name(tmp_path: Path) -> None:
     (tmp_path / "t.html").write_text("<p>x</p>\n", encoding="utf-8")
-    (tmp_path / "klaviyo.yaml").write_text(f"version: 1\ntemplates:\n  - name: {LOCK_NAME}\n    html: t.html\n", encoding="utf-8")
+    manifest = f"version: 1\nuniversal_content:\n  - name: {LOCK_NAME}\n    html: t.html\n"
+    (tmp_path / "klaviyo.yaml").write_text(manifest, encoding="utf-8")
     result = run_cli(["validate", str(tmp_path)])
-    assert result.exit_code == 1 and "is reserved: apply uses a template of that name as its lock" in result.output
+    assert result.exit_code == 1 and "is reserved: apply uses a block of that name as its lock" in result.output
+
+
+def test_an_account_at_the_template_cap_can_still_be_applied(tmp_path: Path, emulator_server: ServedEmulator) -> None:
+    """The lock takes no template: an account holding Klaviyo's 1,000 API templates still gets its updates."""
+    templates = [{"name": f"T{index:04}", "html": "<p>old {% unsubscribe %}</p>"} for index in range(1000)]
+    emulator_server.emulator.seed(CANARY_KEY, {"templates": templates})
+    (tmp_path / "t.html").write_text("<p>new {% unsubscribe %}</p>\n", encoding="utf-8")
+    (tmp_path / "klaviyo.yaml").write_text("version: 1\ntemplates:\n  - name: T0000\n    html: t.html\n", encoding="utf-8")
+    result = run_cli(["apply", str(tmp_path), "--auto-approve", "--base-url", emulator_server.base_url])
+    assert result.exit_code == 0, result.output
+    assert "Apply complete: 0 created, 1 updated, 0 deleted." in result.output
+    assert _markers(emulator_server.emulator) == []
 
 
 @pytest.mark.parametrize("wait", ["refuse", "wait"])

@@ -94,7 +94,7 @@ def test_a_stop_signal_stops_new_work_and_reports_then_a_rerun_finishes(
     args = [*CLI, "apply", str(root), "--auto-approve", "--base-url", served.base_url]
     process = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 30
-    # The first change (a tag group); the apply lock's marker template is written before it.
+    # The first change (a tag group); the apply lock's marker block is written before it.
     while not any(r.operation_id == "create_tag_group" and r.status < 300 for r in served.emulator.request_log):
         assert process.poll() is None and time.monotonic() < deadline, "apply never started writing"
         time.sleep(0.005)
