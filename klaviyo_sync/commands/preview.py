@@ -143,7 +143,9 @@ async def _preview(
         if client is not None
         else "Rendered by klaviyo-sync's renderer of Klaviyo's template language."
     )
-    count = f"{len({e.target.name for e in entries})} template(s), {len(entries)} render(s)"
+    emails = len({e.target.name for e in entries if e.target.kind == "flow email"})
+    templates = len({e.target.name for e in entries}) - emails
+    count = f"{templates} template(s)" + (f" and {emails} flow email(s)" if emails else "") + f", {len(entries)} render(s)"
     note = " ".join(part for part in (f"{count}.", how, shots, *(f"{n}." for n in notes)) if part)
     pages.write_index(entries, out, note)
     pages.write_summary(entries, out, note, link)

@@ -29,13 +29,15 @@ SIDES = ("before", "after")
 
 @dataclass(frozen=True)
 class Target:
-    """One template to preview: its state in the account (None: new) and in the manifests (None: not declared)."""
+    """One template or flow email to preview: its state in the account (None: new) and in the manifests (None: not
+    declared)."""
 
     name: str
     status: str  # new, changed or unchanged
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     warnings: int = 0
+    kind: str = "template"  # or "flow email"
 
 
 @dataclass

@@ -1,5 +1,9 @@
-"""Which templates a preview renders: those the plan would create or change, or every declared one (`--all`),
-narrowed by `--target`."""
+"""What a preview renders: the templates and flow emails the plan would create or change, or every declared one
+(`--all`), narrowed by `--target`.
+
+A flow email is previewed as what it sends: before, the copy Klaviyo sends now (which may differ from its library
+template: a copy is frozen when the email is pointed at it); after, the content the manifests give it.
+"""
 
 from __future__ import annotations
 
@@ -8,57 +12,74 @@ from typing import Any
 
 from klaviyo_sync.diff import compare
 from klaviyo_sync.errors import ConfigError
+from klaviyo_sync.kinds.flow_emails import CONTENT_FIELDS
 from klaviyo_sync.plan.lint import CONTENT_WRITES
-from klaviyo_sync.resources import Kind, Resource, State
+from klaviyo_sync.plan.targets import parse_target
+from klaviyo_sync.resources import Change, Key, Kind, Resource, State
+
+PREVIEWED = (Kind.TEMPLATE, Kind.FLOW_EMAIL)
+
+
+def preview_name(resource: Resource) -> str:
+    """How a page names what it shows: a template by its name, a flow email as `Flow / Email`."""
+    return " / ".join(resource.key)
 
 
 def choose(project: Any, live: State | None, *, every: bool, targets: Sequence[str]) -> tuple[list[Any], list[str]]:
-    """The targets to render, and notes about templates that cannot be previewed here."""
+    """The targets to render, and notes about objects that cannot be previewed here."""
     from klaviyo_sync.preview.pages import Target
 
-    names = [_target_name(target) for target in targets]
-    declared = {template.name: template for template in project.state.of_kind(Kind.TEMPLATE)}
-    unknown = [name for name in names if name not in declared]
-    if unknown:
-        raise ConfigError(
-            f"--target {unknown[0]!r} is not a declared template", hint="name a template of the manifests: --target template:NAME"
-        )
-    live_by_name = _live_by_name(live)
-    changed: dict[str, str] = {}
+    wanted = [_target(target, project.state) for target in targets]
+    changed: dict[tuple[Kind, Key], Change] = {}
     if live is not None:
         for change in compare(project, live).changes:
-            if change.kind is Kind.TEMPLATE and change.action in CONTENT_WRITES and change.desired is not None:
-                changed[change.desired.name] = "changed" if change.live is not None else "new"
-    chosen = names or (sorted(declared) if every or live is None else sorted(changed))
+            content = change.kind is Kind.TEMPLATE or any(f.field in CONTENT_FIELDS for f in change.fields)
+            if change.kind in PREVIEWED and change.action in CONTENT_WRITES and change.desired is not None and content:
+                changed[change.rid] = change
+    if wanted:
+        chosen = wanted
+    elif every or live is None:
+        chosen = [r.rid for kind in PREVIEWED for r in project.state.of_kind(kind) if kind is Kind.TEMPLATE or every]
+    else:
+        chosen = sorted(changed, key=lambda rid: (PREVIEWED.index(rid[0]), rid[1]))
+    live_by_key = _unique_live(live)
     result, notes = [], []
-    for name in chosen:
-        desired = declared[name]
+    for rid in chosen:
+        desired = project.state.get(*rid)
         if desired.attrs.get("html") is None:
-            notes.append(f"{name}: a drag-and-drop template; Klaviyo renders its definition, so it is not previewed here")
+            notes.append(f"{desired.name}: a drag-and-drop template; Klaviyo renders its definition, so it is not previewed here")
             continue
-        before = live_by_name.get(name) if changed.get(name) != "new" else None
-        status = changed.get(name, "unchanged" if before is not None or live is None else "new")
-        warnings = len(getattr(project, "template_warnings", {}).get(name, ()))
-        result.append(Target(name, status, _attrs(before), _attrs(desired), warnings))
+        change = changed.get(rid)
+        new = change is not None and change.live is None
+        before = None if new else (change.live if change is not None else live_by_key.get(rid))
+        status = "new" if new else "changed" if change is not None else "unchanged" if before is not None or live is None else "new"
+        name = preview_name(desired)
+        warnings_key = desired.name if desired.kind is Kind.TEMPLATE else desired.address
+        warnings = len(getattr(project, "template_warnings", {}).get(warnings_key, ()))
+        result.append(Target(name, status, _attrs(before), _attrs(desired), warnings, desired.kind.spec.label))
     return result, notes
 
 
-def _target_name(target: str) -> str:
-    kind, sep, name = target.partition(":")
-    if sep and kind.strip().lower() == "template":
-        return name
-    if sep and kind.strip().lower() in ("list", "tag", "tag_group", "tag-group", "group", "list_tag"):
-        raise ConfigError(f"--target {target!r}: only templates are previewed", hint="use --target template:NAME")
-    return target
+def _target(target: str, desired: State) -> tuple[Kind, Key]:
+    """`template:NAME` or `flow_email:FLOW/EMAIL` (a bare name is a template), declared in the manifests."""
+    if ":" not in target:
+        target = f"template:{target}"
+    try:
+        kind, key = parse_target(target, desired, State())
+    except ConfigError:
+        raise ConfigError(
+            f"--target {target!r} is not a declared template or flow email",
+            hint="name one of the manifests: --target template:NAME or --target flow_email:FLOW/EMAIL",
+        ) from None
+    if kind not in PREVIEWED:
+        raise ConfigError(f"--target {target!r}: only templates and flow emails are previewed", hint="use --target template:NAME")
+    return kind, key
 
 
-def _live_by_name(live: State | None) -> dict[str, Resource]:
+def _unique_live(live: State | None) -> dict[tuple[Kind, Key], Resource]:
     if live is None:
         return {}
-    counts: dict[str, int] = {}
-    for template in live.of_kind(Kind.TEMPLATE):
-        counts[template.name] = counts.get(template.name, 0) + 1
-    return {t.name: t for t in live.of_kind(Kind.TEMPLATE) if counts[t.name] == 1}
+    return {r.rid: r for kind in PREVIEWED for r in live.of_kind(kind) if r.rid not in live.conflicts}
 
 
 def _attrs(resource: Resource | None) -> dict[str, Any] | None:

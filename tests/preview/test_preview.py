@@ -267,3 +267,42 @@ def test_the_shop_example_gets_screenshots_one_can_look_at(tmp_path: Path) -> No
         got_width, height, _ = pixels(shot)
         assert (got_width, height > 400) == (width, True)
         assert distinct_colours(shot) > 10, f"{shot} looks blank"
+
+
+def test_a_flow_email_is_previewed_as_what_it_sends_now_and_after(tmp_path: Path, emulator_server: ServedEmulator) -> None:
+    """Before: the copy the flow email sends now (frozen when it was pointed at its template, so not the library
+    template's content); after: what the manifests give it."""
+    emulator_server.emulator.seed(
+        CANARY_KEY,
+        {
+            "lists": [{"name": "Newsletter"}],
+            "templates": [{"name": "Sale", "html": OLD}],
+            "flows": [
+                {
+                    "name": "Welcome Series",
+                    "emails": [{"name": "Email #1", "template": "Sale"}, {"name": "Email #2", "template": "Sale"}],
+                }
+            ],
+        },
+    )
+    manifest = (
+        "version: 1\ntemplates:\n  - {name: Sale, html: sale.html}\nflows:\n  - name: Welcome Series\n    emails:\n"
+        '      - {name: "Email #1", template: Sale}\n      - {name: "Email #2", html: same.html}\n'
+    )
+    project = write_project(tmp_path / "p", {"klaviyo.yaml": manifest, "sale.html": NEW, "same.html": SAME})
+    out = tmp_path / "preview"
+    said = _preview(emulator_server, project, out)
+    assert "1 template(s) and 2 flow email(s), 3 render(s)" in said
+    first = out / "welcome-series-email-1" / "default"
+    assert (
+        "Spring sale, Alex" in (first / "before.html").read_text() and "Summer sale, Alex" in (first / "after.html").read_text()
+    )
+    second = out / "welcome-series-email-2" / "default"
+    assert "Spring sale" in (second / "before.html").read_text() and "Unchanged Alex" in (second / "after.html").read_text()
+    summary = (out / "summary.md").read_text()
+    assert "| Welcome Series / Email #1 | changed | default |" in summary
+
+    targeted = tmp_path / "one"
+    said = _preview(emulator_server, project, targeted, "--target", "flow_email:Welcome Series/Email #2")
+    assert "0 template(s) and 1 flow email(s), 1 render(s)" in said
+    assert sorted(path.name for path in targeted.iterdir() if path.is_dir()) == ["welcome-series-email-2"]
