@@ -1,4 +1,4 @@
-"""`klaviyo-sync preview`: render the templates a plan would write, before and after, for review."""
+"""`klaviyo-sync preview`: render the templates and flow emails a plan would write, before and after, for review."""
 
 from __future__ import annotations
 
@@ -41,8 +41,16 @@ Examples:
     show_default=True,
     help="Folder to write (replaced each run).",
 )
-@click.option("--all", "every", is_flag=True, help="Render every declared template, not only those the plan would write.")
-@click.option("--target", "targets", multiple=True, metavar="template:NAME", help="Render only this template; repeatable.")
+@click.option(
+    "--all", "every", is_flag=True, help="Render every declared template and flow email, not only those the plan would write."
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="KIND:NAME",
+    help="Render only this template (template:NAME) or flow email (flow_email:FLOW/EMAIL); repeatable.",
+)
 @click.option(
     "--context",
     "context_path",
@@ -69,9 +77,9 @@ def command(
     link: str,
     connection: ConnectionOptions,
 ) -> None:
-    """Render the templates in PATH that a plan would create or change, before (live) and after (manifests).
+    """Render the templates and flow emails in PATH a plan would create or change, before (live) and after (manifests).
 
-    Writes, for each template and sample profile, the HTML and text versions, PNG screenshots at 600 and 375 px
+    Writes, for each template or flow email and sample profile, the HTML and text versions, PNG screenshots at 600 and 375 px
     where a headless Chromium is found, an index.html gallery and summary.md for a pull-request comment
     (`plan --format markdown --preview-summary OUT/summary.md`). Only reads the account, except --with-klaviyo,
     which creates, renders and deletes scratch templates.

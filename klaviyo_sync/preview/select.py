@@ -52,7 +52,10 @@ def choose(project: Any, live: State | None, *, every: bool, targets: Sequence[s
         change = changed.get(rid)
         new = change is not None and change.live is None
         before = None if new else (change.live if change is not None else live_by_key.get(rid))
-        status = "new" if new else "changed" if change is not None else "unchanged" if before is not None or live is None else "new"
+        if new or (change is None and before is None and live is not None):
+            status = "new"
+        else:
+            status = "changed" if change is not None else "unchanged"
         name = preview_name(desired)
         warnings_key = desired.name if desired.kind is Kind.TEMPLATE else desired.address
         warnings = len(getattr(project, "template_warnings", {}).get(warnings_key, ()))
