@@ -64,6 +64,16 @@ templates:
     editor_type: SYSTEM_DRAGGABLE
     definition: ../templates/drag.json
 """,
+    "manifests/flows.yaml": """\
+flows:
+  - name: Welcome Series
+    emails:
+      - {name: "Email #1", template: Welcome, subject_line: Hi, status: live}
+      - name: "Email #2"
+        html: ../templates/welcome.html
+        text: ../templates/welcome.txt
+        cc_email: null
+""",
     "templates/welcome.html": HTML,
     "templates/welcome.txt": "Hi {{ first_name }}\n",
     "templates/drag.json": '{"body": {}, "styles": {}}',
