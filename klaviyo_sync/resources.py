@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from klaviyo_sync.kinds import Action, Kind, ReplaceMode
 
 if TYPE_CHECKING:
+    from klaviyo_sync.blast import Reach
     from klaviyo_sync.plan.safety import Safety
 
 
@@ -243,10 +244,13 @@ class Plan:
     # How it was asked for: a saved plan is derived again with the same --target and --force.
     targets: tuple[str, ...] = ()
     force: bool = False
+    # What removing each list or tag reaches, by the address of the change removing it (`klaviyo_sync.blast`): read
+    # at plan time and carried by a saved plan; informational, so neither in the fingerprint nor in the contract.
+    reach: dict[str, Reach] = field(default_factory=dict)
 
     def check(self, *, force: bool = False) -> list[str]:
         """Run the safety checks on this plan: raise PlanError when refused, return the warnings."""
-        return [] if self.safety is None else self.safety.check(self.changes, force=force)
+        return [] if self.safety is None else self.safety.check(self.changes, force=force, reach=self.reach)
 
     @property
     def empty(self) -> bool:

@@ -148,7 +148,7 @@ def command(
         def derive(live: State) -> Plan:
             from klaviyo_sync.plan import build_plan
 
-            again = build_plan(project, live, targets=targets, force=force)
+            again = build_plan(project, live, targets=targets, force=force, reach=plan.reach)  # the reach shown
             differences = _differences(plan, again)
             if differences and not again.empty:
                 raise ConfigError(
@@ -179,13 +179,13 @@ def _read_saved_plan(path: Path) -> tuple[Plan, dict[str, Any]]:
 
 
 async def _plan(loading: ProjectLoading, conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Project, Plan]:
+    from klaviyo_sync.blast import plan_with_reach
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
-    from klaviyo_sync.plan import build_plan
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
         project, live = await read_account(loading, client)
-    return project, build_plan(project, live, targets=targets, force=force)
+        return project, await plan_with_reach(project, live, client, targets=targets, force=force)
 
 
 def _differences(first: Plan, again: Plan) -> list[str]:
@@ -261,7 +261,8 @@ async def _apply_saved(
         from klaviyo_sync.plan import build_plan, plan_to_json, same_changes
 
         check_staleness(saved, current_hashes=project.file_hashes, live=live)
-        plan = build_plan(project, live, targets=saved.targets, force=saved.force)
+        # The reach the plan was reviewed with: a profile count moving since is no reason to refuse it.
+        plan = build_plan(project, live, targets=saved.targets, force=saved.force, reach=saved.reach)
         differences = same_changes(data["changes"], plan_to_json(plan)["changes"])
         if differences:
             raise PlanMismatchError(differences)

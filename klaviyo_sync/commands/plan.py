@@ -22,11 +22,10 @@ from klaviyo_sync.commands.common import (
 )
 from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.redaction import write_text
-from klaviyo_sync.resources import State
 
 if TYPE_CHECKING:
     from klaviyo_sync.inputs import ProjectLoading
-    from klaviyo_sync.manifest.project import Project
+    from klaviyo_sync.resources import Plan
 
 EXIT_CHANGES = 2
 
@@ -96,13 +95,15 @@ def command(
     under `prune`, and a plan over the safety thresholds is refused unless --force.
     """
     from klaviyo_sync.inputs import loading_project
-    from klaviyo_sync.plan import build_plan, plan_to_json
+    from klaviyo_sync.plan import plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
-    with problems_from_cwd(path):
-        with loading_project(path, parse_var_options(variables)) as loading, open_connection(connection) as conn:
-            project, live = asyncio.run(_read_account(loading, conn, exact_reads))
-        plan = build_plan(project, live, targets=targets, force=force)
+    with (
+        problems_from_cwd(path),
+        loading_project(path, parse_var_options(variables)) as loading,
+        open_connection(connection) as conn,
+    ):
+        plan = asyncio.run(_plan(loading, conn, exact_reads, targets, force))
     data = plan_to_json(plan)  # content as digests: what a saved plan holds and `--format json` prints
     if out is not None:
         _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -122,12 +123,15 @@ def command(
         raise SystemExit(EXIT_CHANGES)
 
 
-async def _read_account(loading: ProjectLoading, conn: Connection, exact_reads: bool) -> tuple[Project, State]:
+async def _plan(loading: ProjectLoading, conn: Connection, exact_reads: bool, targets: tuple[str, ...], force: bool) -> Plan:
+    """Read the account while the project loads, plan, and read what the plan's removals reach (only those)."""
+    from klaviyo_sync.blast import plan_with_reach
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        return await read_account(loading, client, exact_reads=exact_reads)
+        project, live = await read_account(loading, client, exact_reads=exact_reads)
+        return await plan_with_reach(project, live, client, targets=targets, force=force)
 
 
 def _read_summary(path: Path) -> str:

@@ -30,11 +30,13 @@ ROOT_FILE_NAMES = ("klaviyo.yaml", "klaviyo.yml")
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Plan safety: refuse to update or delete more than these fractions of a kind once it has `min_existing` objects."""
+    """Plan safety: refuse to update or delete more than these fractions of a kind once it has `min_existing` objects,
+    and to remove lists holding more than `max_profiles_affected` profiles in all (None: no such limit)."""
 
     update_fraction: float = 0.30
     delete_fraction: float = 0.30
     min_existing: int = 10
+    max_profiles_affected: int | None = None
 
     def __post_init__(self) -> None:
         # The schema refuses these with a located problem; this guards every other way a Thresholds is made,
@@ -43,8 +45,14 @@ class Thresholds:
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= 1):
                 raise ValueError(f"{name} must be a finite number between 0 and 1, not {value!r}")
-        if not (isinstance(self.min_existing, int) and self.min_existing >= 0):
-            raise ValueError(f"min_existing must be a whole number of at least 0, not {self.min_existing!r}")
+        for name in ("min_existing", "max_profiles_affected"):
+            value = getattr(self, name)
+            if not (value is None and name == "max_profiles_affected") and not _whole(value):
+                raise ValueError(f"{name} must be a whole number of at least 0, not {value!r}")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass
@@ -290,6 +298,7 @@ def _thresholds(root_data: dict[str, Any]) -> Thresholds:
         update_fraction=float(section.get("max_update_fraction", defaults.update_fraction)),
         delete_fraction=float(section.get("max_delete_fraction", defaults.delete_fraction)),
         min_existing=int(section.get("min_existing", defaults.min_existing)),
+        max_profiles_affected=None if section.get("max_profiles_affected") is None else int(section["max_profiles_affected"]),
     )
 
 

@@ -1,6 +1,10 @@
 """Build a Plan from a project and the live state: diff, keep the targeted changes, order them, let the plan check
 its own safety, fingerprint what was read.
 
+`build_plan` does it all at once. A command that also reads what the plan's removals reach (`klaviyo_sync.blast`)
+does it in two steps: `draft_plan`, then the reads, then `check_plan`, since those reads depend on the changes and
+`safety.max_profiles_affected` on the reads.
+
 Each concern has its module: `targets` (--target), `order`, `safety`, `fingerprint`, `lint` (the template lint
 warnings it shows) and `codec` (the JSON form).
 """
@@ -11,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from klaviyo_sync.blast.reach import Reach
 from klaviyo_sync.diff import ProjectLike, compare
 from klaviyo_sync.plan.codec import PLAN_FORMAT_VERSION, plan_from_json, plan_to_json, same_changes
 from klaviyo_sync.plan.fingerprint import fingerprint
@@ -27,6 +32,8 @@ __all__ = [
     "PlanProject",
     "Safety",
     "build_plan",
+    "check_plan",
+    "draft_plan",
     "fingerprint",
     "order_changes",
     "parse_target",
@@ -42,16 +49,32 @@ class PlanProject(ProjectLike, Protocol):
 
 
 def build_plan(
-    project: PlanProject, live: State, *, targets: Sequence[str] = (), force: bool = False, now: datetime | None = None
+    project: PlanProject,
+    live: State,
+    *,
+    targets: Sequence[str] = (),
+    force: bool = False,
+    now: datetime | None = None,
+    reach: Mapping[str, Reach] | None = None,
 ) -> Plan:
     """The ordered, checked plan that makes the account match the project. Raises PlanError when refused.
 
-    `now` (default: the current time) dates the live objects' `created` for the daily creation caps."""
+    `now` (default: the current time) dates the live objects' `created` for the daily creation caps. `reach`: what
+    the plan's removals reach, as read for the plan shown or saved (`Plan.reach`)."""
+    plan = draft_plan(project, live, targets=targets, force=force, now=now)
+    plan.reach = dict(reach or {})
+    return check_plan(plan, project)
+
+
+def draft_plan(
+    project: PlanProject, live: State, *, targets: Sequence[str] = (), force: bool = False, now: datetime | None = None
+) -> Plan:
+    """The ordered plan, not yet checked (`check_plan`)."""
     comparison = compare(project, live)
     changes = comparison.changes
     if targets:
         changes = select_targets(changes, project.state, live, targets)
-    plan = Plan(
+    return Plan(
         changes=order_changes(changes),
         unmanaged=sorted(comparison.unmanaged, key=lambda r: (r.kind.spec.rank, r.key, r.id or "")),
         manifest_hashes=dict(sorted(project.file_hashes.items())),
@@ -61,5 +84,9 @@ def build_plan(
         targets=tuple(targets),
         force=force,
     )
-    plan.warnings = plan.check(force=force) + lint_notes(project, plan.changes)
+
+
+def check_plan(plan: Plan, project: PlanProject) -> Plan:
+    """Run the plan's safety checks (raising PlanError when refused) and gather its warnings."""
+    plan.warnings = plan.check(force=plan.force) + lint_notes(project, plan.changes)
     return plan

@@ -5,7 +5,9 @@ account and goes ahead only when it is this same plan (`same_changes`), then app
 file never has to carry content: each content value (a template's HTML, text or definition; any kind's
 `content_fields`) is written as its digest, `{"sha256": ..., "bytes": ...}`, which is all the comparison needs.
 The form holds the changes with their reasons, the targets and --force the plan was made with, the manifest
-hashes, the revision and the live fingerprint, and never a secret. Documented by schemas/plan.schema.json.
+hashes, the revision and the live fingerprint, and never a secret. Documented by schemas/plan.schema.json. It also
+holds what the removals reach (`blast_radius`, by change address), read when the plan was made: informational, so
+not among the changes a saved plan must match.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from klaviyo_sync import __version__
 from klaviyo_sync.api_spec import REVISION
+from klaviyo_sync.blast.reach import reach_from_json, reach_to_json
 from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.resources import Action, Change, FieldChange, Kind, Origin, Plan, ReplaceMode, Resource, content_hash
 
@@ -149,6 +152,7 @@ def plan_to_json(plan: Plan, *, full_content: bool = False) -> dict[str, Any]:
         "manifest_hashes": dict(plan.manifest_hashes),
         "fingerprint": dict(plan.fingerprint),
         "live_ids": dict(plan.live_ids),
+        "blast_radius": {address: reach_to_json(reach) for address, reach in plan.reach.items()},
     }
 
 
@@ -190,6 +194,7 @@ def plan_from_json(data: Any) -> Plan:
             live_ids=dict(data.get("live_ids", {})),
             targets=tuple(str(target) for target in data["targets"]),
             force=data["force"],
+            reach={str(address): reach_from_json(item) for address, item in dict(data.get("blast_radius") or {}).items()},
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the plan file is damaged: {type(exc).__name__} {exc}", hint="plan again") from None

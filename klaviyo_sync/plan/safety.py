@@ -4,7 +4,9 @@
 - thresholds as in octoDNS: updates or deletes over a fraction of a kind's managed live objects, once enough
   exist, are refused unless forced;
 - each kind's account limit (`KindSpec.limit`), counted after the plan, and its daily creation cap
-  (`KindSpec.daily_cap`), less what the account shows was created within the cap's window.
+  (`KindSpec.daily_cap`), less what the account shows was created within the cap's window;
+- `max_profiles_affected`: the profiles on the lists a plan deletes or replaces, as read at plan time
+  (`klaviyo_sync.blast`), refused over the limit unless forced, like the thresholds.
 
 `Safety` holds everything the checks need besides the changes (the thresholds, and counts of what was read), so
 the same checks can run again on a saved plan.
@@ -13,10 +15,12 @@ the same checks can run again on a saved plan.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from klaviyo_sync.blast.reach import ListReach, Reach
 from klaviyo_sync.diff import ROOT_MANIFEST, Comparison
 from klaviyo_sync.errors import PlanError, Problem
 from klaviyo_sync.kinds import KINDS
@@ -31,6 +35,7 @@ class ThresholdsLike(Protocol):
     update_fraction: float
     delete_fraction: float
     min_existing: int
+    max_profiles_affected: int | None
 
 
 @dataclass
@@ -64,10 +69,11 @@ class Safety:
             crowded=_crowded(desired),
         )
 
-    def check(self, changes: list[Change], *, force: bool = False) -> list[str]:
-        """Raise PlanError listing every problem; return the warnings (a forced threshold, what cascades)."""
+    def check(self, changes: list[Change], *, force: bool = False, reach: Mapping[str, Reach] | None = None) -> list[str]:
+        """Raise PlanError listing every problem; return the warnings (a forced threshold, what cascades). `reach`:
+        what the plan's removals reach, by change address (`Plan.reach`)."""
         problems = self._prevent_destroy(changes) + self._limits(changes) + self._per_parent() + self._daily_caps(changes)
-        threshold_problems = self._thresholds(changes)
+        threshold_problems = self._thresholds(changes) + self._profiles(changes, reach or {})
         warnings = []
         if threshold_problems and force:
             warnings = [f"--force: {problem.message}" for problem in threshold_problems]
@@ -138,6 +144,42 @@ class Safety:
                             f"in {ROOT_MANIFEST}",
                         )
                     )
+        return problems
+
+    def _profiles(self, changes: list[Change], reach: Mapping[str, Reach]) -> list[Problem]:
+        """`max_profiles_affected`: the profiles on the lists this plan deletes or replaces (a profile on two of them
+        counts twice), as Klaviyo counted them at plan time; a count that could not be read cannot pass."""
+        limit = self.thresholds.max_profiles_affected
+        removed = [c.address for c in changes if c.kind is Kind.LIST and c.action in (Action.DELETE, Action.REPLACE)]
+        if limit is None or not removed:
+            return []
+        counts = {address: _profile_count(reach.get(address)) for address in removed}
+        known = sorted(((n, a) for a, n in counts.items() if n is not None), reverse=True)
+        total = sum(n for n, _ in known)
+        problems = []
+        if total > limit:
+            shown = ", ".join(f"{address} {count:,}" for count, address in known[:10] if count)
+            more = f" and {len(known) - 10} more" if len(known) > 10 else ""
+            problems.append(
+                _problem(
+                    None,
+                    f"this plan removes {len(removed)} list{'s' if len(removed) != 1 else ''} holding {total:,} profiles "
+                    f"({shown}{more}), over safety.max_profiles_affected of {limit:,}",
+                    f"review the plan and run again with --force if it is intended, or raise safety.max_profiles_affected "
+                    f"in {ROOT_MANIFEST}",
+                )
+            )
+        unknown = [address for address, count in counts.items() if count is None]
+        if unknown:
+            problems.append(
+                _problem(
+                    None,
+                    f"the profile count of {', '.join(unknown)} is unknown, so safety.max_profiles_affected ({limit:,}) "
+                    "cannot be checked",
+                    "plan again with a key that reads lists (lists:read), or check the lists in Klaviyo and run again "
+                    "with --force",
+                )
+            )
         return problems
 
     def _limits(self, changes: list[Change]) -> list[Problem]:
@@ -219,6 +261,10 @@ class Safety:
         for resource, reason in self.planned_cascades(changes):
             by_reason.setdefault(reason, []).append(resource.address)
         return [f"also removed by Klaviyo because {reason}: {', '.join(sorted(items))}" for reason, items in by_reason.items()]
+
+
+def _profile_count(reach: Reach | None) -> int | None:
+    return reach.profile_count if isinstance(reach, ListReach) else None
 
 
 def _crowded(desired: State) -> list[tuple[Resource | None, Kind, str, int]]:

@@ -76,9 +76,10 @@ def _head(view: PlanView) -> str:
         if len(view.alerts) > MAX_WARNINGS:
             parts.append(f"> - … and {len(view.alerts) - MAX_WARNINGS} more (see the table)\n")
         parts.append("\n")
-    if view.warnings:
+    if view.warnings or view.reach:
         shown = view.warnings[:MAX_WARNINGS]
         parts.append("> [!WARNING]\n")
+        parts.extend(f"> **{_text(line)}**\n" for line in view.reach)  # what deleting these lists and tags reaches
         parts.extend(f"> {_text(warning)}\n" for warning in shown)
         if len(view.warnings) > len(shown):
             parts.append(f"> … and {len(view.warnings) - len(shown)} more; `klaviyo-sync validate` lists every lint warning.\n")
@@ -109,7 +110,7 @@ def _row(change: ChangeView) -> str:
         _code(change.address, table=True),
         ident,
         changed,
-        _text(change.reason, table=True),
+        _text("; ".join((change.reason, *change.reach)) if change.reach else change.reason, table=True),
     ]
     return "| " + " | ".join(cells) + " |\n"
 

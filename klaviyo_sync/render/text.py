@@ -60,6 +60,7 @@ def _change_block(change: ChangeView, style: _Style) -> list[str]:
         lines.append(style(f"  #   {change.reason}", "dim"))
     lines.append(f"{symbol} {style(change.address, 'bold')}{ident}")
     lines.extend(style(f"      !! {alert}", "red") for alert in change.alerts)
+    lines.extend(f"      {style('!', 'yellow')} {fact}" for fact in change.reach)
     for item in change.fields:
         lines.extend(_field_lines(item, style))
     return lines

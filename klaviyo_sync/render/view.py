@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from klaviyo_sync.blast.reach import describe
 from klaviyo_sync.diff import normalise_text
 from klaviyo_sync.kinds import KINDS, TEXT_FIELDS
 from klaviyo_sync.plan.codec import is_digest
@@ -90,6 +91,8 @@ class ChangeView:
     reason: str
     fields: tuple[FieldView, ...]
     alerts: tuple[str, ...] = ()  # loud lines from the kind (`KindSpec.alerts`): an email that goes live
+    # What the removal reaches beyond the object (a list's profiles and flows, a tag's carriers), one fact a line.
+    reach: tuple[str, ...] = ()
 
 
 @dataclass
@@ -106,6 +109,8 @@ class PlanView:
     notes: list[str] = field(default_factory=list)
     # Every change's alerts, in plan order: shown first, loudly.
     alerts: list[str] = field(default_factory=list)
+    # One line per removal that reaches beyond its object: "list["A"] delete: 12,430 profiles on this list; ...".
+    reach: list[str] = field(default_factory=list)
 
 
 def printable(text: str) -> str:
@@ -120,7 +125,8 @@ def summary_line(counts: Mapping[str, int]) -> str:
 
 def plan_view(data: Mapping[str, Any]) -> PlanView:
     """Build the view from `plan_to_json(plan)`."""
-    changes = [change_view(change) for change in data["changes"]]
+    reach = data.get("blast_radius") or {}
+    changes = [change_view(change, reach.get(change["address"])) for change in data["changes"]]
     symbols_used = {view.symbol for view in changes}
     legend = [(symbol, meaning) for symbol, meaning in LEGEND.items() if symbol in symbols_used]
     counts = dict(data["summary"])
@@ -135,6 +141,7 @@ def plan_view(data: Mapping[str, Any]) -> PlanView:
         revision=data.get("revision", ""),
         notes=review_notes(data["changes"]),
         alerts=[alert for view in changes for alert in view.alerts],
+        reach=[f"{view.address} {view.action}: {'; '.join(view.reach)}" for view in changes if view.reach],
     )
 
 
@@ -151,7 +158,8 @@ def review_notes(changes: list[Mapping[str, Any]]) -> list[str]:
     return notes
 
 
-def change_view(change: Mapping[str, Any]) -> ChangeView:
+def change_view(change: Mapping[str, Any], reach: Mapping[str, Any] | None = None) -> ChangeView:
+    """`reach`: the plan's `blast_radius` entry for this change, if it has one."""
     action = change["action"]
     symbol = REPLACE_SYMBOLS[change["replace_mode"]] if action == "replace" else SYMBOLS[action]
     live = change.get("live") or {}
@@ -168,6 +176,7 @@ def change_view(change: Mapping[str, Any]) -> ChangeView:
         reason=reason,
         fields=fields,
         alerts=tuple(printable(alert) for alert in alerts(change)) if alerts else (),
+        reach=tuple(printable(line) for line in describe(reach, change["kind"])) if reach else (),
     )
 
 

@@ -450,3 +450,15 @@ def test_symlink_loops_under_a_recursive_include_are_walked_once(tmp_path: Path)
 def test_thresholds_refuse_a_fraction_that_would_switch_the_check_off(fraction: float) -> None:
     with pytest.raises(ValueError, match="finite number between 0 and 1"):
         Thresholds(delete_fraction=fraction)
+
+
+@pytest.mark.parametrize("count", [-1, 1.5, True, float("inf"), "1000"])
+def test_thresholds_refuse_a_profile_limit_that_is_not_a_whole_number(count: object) -> None:
+    with pytest.raises(ValueError, match="max_profiles_affected must be a whole number of at least 0"):
+        Thresholds(max_profiles_affected=count)  # type: ignore[arg-type]
+
+
+def test_the_profile_limit_is_read_from_safety(tmp_path: Path) -> None:
+    write_project(tmp_path, {"klaviyo.yaml": "version: 1\nsafety: {max_profiles_affected: 1000}\n"})
+    assert load_project(tmp_path, environ={}).thresholds.max_profiles_affected == 1000
+    assert Thresholds().max_profiles_affected is None  # no limit unless set

@@ -15,6 +15,7 @@ class Thresholds:
     update_fraction: float = 0.30
     delete_fraction: float = 0.30
     min_existing: int = 10
+    max_profiles_affected: int | None = None
 
 
 @dataclass

@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from klaviyo_sync.blast import TagReach
 from klaviyo_sync.plan import build_plan, plan_to_json
 from klaviyo_sync.render import render_json, render_markdown, render_text
 from klaviyo_sync.render.markdown import COMMENT_LIMIT
@@ -79,7 +80,15 @@ def rich_plan() -> Plan:
         thresholds=Thresholds(min_existing=100),
         file_hashes={"klaviyo.yaml": "a" * 64, "templates/welcome.html": "b" * 64},
     )
-    return build_plan(project, account)
+    reach = {  # what the group replaced and the tag deleted reach (one fact the key could not read)
+        'tag_group["Channel"]': TagReach((email.id or "",), {"flows": ("FlW001",), "campaigns": (), "segments": ("Sg1", "Sg2")}),
+        'tag["Lifecycle"/"Sunset"]': TagReach(
+            (old_tag.id or "",),
+            {"flows": None, "campaigns": ("01J0CAMPAIGN",), "segments": ()},
+            {"flows": "the API key lacks a scope it needs: flows:read, tags:read"},
+        ),
+    }
+    return build_plan(project, account, reach=reach)
 
 
 def empty_plan() -> Plan:
