@@ -151,10 +151,16 @@ async def _preview(
         if client is not None
         else "Rendered by klaviyo-sync's renderer of Klaviyo's template language."
     )
-    emails = len({e.target.name for e in entries if e.target.kind == "flow email"})
-    templates = len({e.target.name for e in entries}) - emails
-    count = f"{templates} template(s)" + (f" and {emails} flow email(s)" if emails else "") + f", {len(entries)} render(s)"
+    count = ", ".join(_counted(entries)) + f", {len(entries)} render(s)"
     note = " ".join(part for part in (f"{count}.", how, shots, *(f"{n}." for n in notes)) if part)
     pages.write_index(entries, out, note)
     pages.write_summary(entries, out, note, link)
     return f"{note}\nWrote {out}/index.html and {out}/summary.md."
+
+
+def _counted(entries: list[Any]) -> list[str]:
+    """`2 template(s)`, then `1 flow email(s)` and the like for the other kinds there are."""
+    kinds: dict[str, set[str]] = {"template": set()}
+    for entry in entries:
+        kinds.setdefault(entry.target.kind, set()).add(entry.target.name)
+    return [f"{len(names)} {kind}(s)" for kind, names in kinds.items() if names or kind == "template"]

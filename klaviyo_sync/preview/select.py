@@ -1,5 +1,5 @@
-"""What a preview renders: the templates and flow emails the plan would create or change, or every declared one
-(`--all`), narrowed by `--target`.
+"""What a preview renders: the templates, flow emails and universal content (html) blocks the plan would create or
+change, or every declared one (`--all`), narrowed by `--target`.
 
 A flow email is previewed as what it sends: before, the copy Klaviyo sends now (which may differ from its library
 template: a copy is frozen when the email is pointed at it); after, the content the manifests give it.
@@ -12,16 +12,18 @@ from typing import Any
 
 from klaviyo_sync.diff import compare
 from klaviyo_sync.errors import ConfigError
-from klaviyo_sync.kinds.flow_emails import CONTENT_FIELDS
 from klaviyo_sync.plan.lint import CONTENT_WRITES
 from klaviyo_sync.plan.targets import parse_target
 from klaviyo_sync.resources import Change, Key, Kind, Resource, State
 
-PREVIEWED = (Kind.TEMPLATE, Kind.FLOW_EMAIL)
+PREVIEWED = (Kind.TEMPLATE, Kind.FLOW_EMAIL, Kind.UNIVERSAL_CONTENT)
 
 
 def preview_name(resource: Resource) -> str:
-    """How a page names what it shows: a template by its name, a flow email as `Flow / Email`."""
+    """How a page names what it shows: a template by its name, a flow email as `Flow / Email`, a block as
+    `Block: Name`."""
+    if resource.kind is Kind.UNIVERSAL_CONTENT:
+        return f"Block: {resource.name}"
     return " / ".join(resource.key)
 
 
@@ -33,7 +35,7 @@ def choose(project: Any, live: State | None, *, every: bool, targets: Sequence[s
     changed: dict[tuple[Kind, Key], Change] = {}
     if live is not None:
         for change in compare(project, live).changes:
-            content = change.kind is Kind.TEMPLATE or any(f.field in CONTENT_FIELDS for f in change.fields)
+            content = change.kind is Kind.TEMPLATE or any(f.field in change.kind.spec.content_fields for f in change.fields)
             if change.kind in PREVIEWED and change.action in CONTENT_WRITES and change.desired is not None and content:
                 changed[change.rid] = change
     if wanted:
@@ -47,7 +49,12 @@ def choose(project: Any, live: State | None, *, every: bool, targets: Sequence[s
     for rid in chosen:
         desired = project.state.get(*rid)
         if desired.attrs.get("html") is None:
-            notes.append(f"{desired.name}: a drag-and-drop template; Klaviyo renders its definition, so it is not previewed here")
+            why = "a drag-and-drop template; Klaviyo renders its definition, so it is not previewed here"
+            notes.append(
+                f"{desired.name}: {why}"
+                if desired.kind is Kind.TEMPLATE
+                else f"block {desired.name}: only html blocks are previewed"
+            )
             continue
         change = changed.get(rid)
         new = change is not None and change.live is None
@@ -71,11 +78,14 @@ def _target(target: str, desired: State) -> tuple[Kind, Key]:
         kind, key = parse_target(target, desired, State())
     except ConfigError:
         raise ConfigError(
-            f"--target {target!r} is not a declared template or flow email",
-            hint="name one of the manifests: --target template:NAME or --target flow_email:FLOW/EMAIL",
+            f"--target {target!r} is not a declared template, flow email or universal content block",
+            hint="name one of the manifests: --target template:NAME, flow_email:FLOW/EMAIL or universal_content:NAME",
         ) from None
     if kind not in PREVIEWED:
-        raise ConfigError(f"--target {target!r}: only templates and flow emails are previewed", hint="use --target template:NAME")
+        raise ConfigError(
+            f"--target {target!r}: only templates, flow emails and universal content blocks are previewed",
+            hint="use --target template:NAME",
+        )
     return kind, key
 
 

@@ -292,7 +292,7 @@ def test_a_flow_email_is_previewed_as_what_it_sends_now_and_after(tmp_path: Path
     project = write_project(tmp_path / "p", {"klaviyo.yaml": manifest, "sale.html": NEW, "same.html": SAME})
     out = tmp_path / "preview"
     said = _preview(emulator_server, project, out)
-    assert "1 template(s) and 2 flow email(s), 3 render(s)" in said
+    assert "1 template(s), 2 flow email(s), 3 render(s)" in said
     first = out / "welcome-series-email-1" / "default"
     assert (
         "Spring sale, Alex" in (first / "before.html").read_text() and "Summer sale, Alex" in (first / "after.html").read_text()
@@ -304,5 +304,25 @@ def test_a_flow_email_is_previewed_as_what_it_sends_now_and_after(tmp_path: Path
 
     targeted = tmp_path / "one"
     said = _preview(emulator_server, project, targeted, "--target", "flow_email:Welcome Series/Email #2")
-    assert "0 template(s) and 1 flow email(s), 1 render(s)" in said
+    assert "0 template(s), 1 flow email(s), 1 render(s)" in said
     assert sorted(path.name for path in targeted.iterdir() if path.is_dir()) == ["welcome-series-email-2"]
+
+
+def test_a_changed_html_block_is_previewed_and_other_block_types_are_named(
+    tmp_path: Path, emulator_server: ServedEmulator
+) -> None:
+    old_footer = {"content_type": "block", "type": "html", "data": {"content": OLD, "display_options": {}}}
+    emulator_server.emulator.seed(CANARY_KEY, {"universal_content": [{"name": "Footer", "definition": old_footer}]})
+    legal = {"content_type": "block", "type": "text", "data": {"content": "<p>Terms</p>", "display_options": {}, "styles": {}}}
+    manifest = (
+        "version: 1\nuniversal_content:\n  - {name: Footer, html: footer.html}\n  - {name: Legal, definition: legal.json}\n"
+    )
+    project = write_project(tmp_path / "p", {"klaviyo.yaml": manifest, "footer.html": NEW, "legal.json": json.dumps(legal)})
+    out = tmp_path / "preview"
+    said = _preview(emulator_server, project, out)
+    assert (
+        "0 template(s), 1 universal content block(s), 1 render(s)" in said
+        and "block Legal: only html blocks are previewed" in said
+    )
+    footer = out / "block-footer" / "default"
+    assert "Spring sale" in (footer / "before.html").read_text() and "Summer sale, Alex" in (footer / "after.html").read_text()
