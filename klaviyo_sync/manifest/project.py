@@ -248,7 +248,7 @@ class _ProjectReader:
             self.problems += problems
             if file is None:
                 continue
-            self.file_hashes[file.rel] = hashlib.sha256(file.raw).hexdigest()
+            self.file_hashes[file.rel] = file.sha256
             if field_name in ("html", "text"):
                 options = LintOptions(html=field_name == "html", transactional=item.transactional, severities=self.severities)
                 checked = lint_file(file, options)

@@ -11,6 +11,7 @@ in each branch is not reported. Open elements are counted by name, so the check 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable
@@ -50,7 +51,7 @@ OPTIONAL_END_ELEMENTS = frozenset(
 class ReferencedFile:
     path: Path
     rel: str  # project-relative posix path
-    raw: bytes = field(repr=False)
+    sha256: str  # of the bytes on disk: the bytes themselves are not kept (1,000 templates of 100 KB are 100 MB)
     text: str = field(repr=False)
 
 
@@ -87,7 +88,7 @@ def read_referenced(
     text, problems = decode_utf8(raw, rel)
     if text is None:
         return None, problems
-    return ReferencedFile(path, rel, raw, text), []
+    return ReferencedFile(path, rel, hashlib.sha256(raw).hexdigest(), text), []
 
 
 def _missing_hint(path: Path) -> str:
