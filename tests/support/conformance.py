@@ -38,7 +38,7 @@ def spec_text() -> str:
     if not SPEC_FILE.is_file():
         raise SpecMissingError(
             f"Klaviyo's OpenAPI spec slice is missing at {SPEC_FILE}: the conformance gate cannot run. "
-            "Restore it from git, or regenerate it with `python scripts/gen_spec_slice.py ../shared/klaviyo-openapi`."
+            "Restore it from git, or regenerate it with `python scripts/gen_spec_slice.py PATH/TO/klaviyo-openapi` (the full spec)."
         )
     return SPEC_FILE.read_text(encoding="utf-8")
 
