@@ -122,49 +122,48 @@ async def _verified_copy(client: Any, change: Change, old_copy: str | None, repo
     assert change.live is not None and change.live.id and change.desired is not None
     if not repoint and old_copy is None:
         return None  # message fields only, on an email that sends no template yet: nothing to read
+    served = await _moved_off(client, change.live.id, old_copy, VERIFY_ATTEMPTS if repoint else 1)
+    served_id = served.get("id")
+    if served_id == old_copy:
+        if not repoint:
+            return old_copy  # message fields only: the email keeps its copy
+        raise RepointError(
+            f"{change.address}: Klaviyo accepted the change, but the email still sends its old copy ({old_copy}) after "
+            f"{VERIFY_ATTEMPTS} reads; that copy is kept",
+            hint="Klaviyo may still be applying it: run `klaviyo-sync plan` in a minute, and apply again if it still differs",
+        )
     wanted = change.desired if repoint else change.live  # without a repoint the content must stay as it was
-    wait = VERIFY_FIRST_WAIT_S
-    served: dict[str, Any] = {}
-    for attempt in range(VERIFY_ATTEMPTS):
-        served = await _served(client, change.live.id)
-        served_id = served.get("id")
-        if served_id == old_copy and not repoint:
-            return served_id  # message fields only: the email keeps its copy
-        if served_id != old_copy:
-            attributes = served.get("attributes") or {}
-            different = [
-                name
-                for name in CONTENT_FIELDS
-                if name in wanted.attrs and not values_equal(name, wanted.attrs[name], attributes.get(name))
-            ]
-            if not different:
-                return str(served_id)
-            raise RepointError(
-                f"{change.address}: Klaviyo now sends copy {served_id}, whose {' and '.join(different)} differ from "
-                f"what was sent; the copy it replaced ({old_copy}) is kept",
-                hint="run `klaviyo-sync plan` to see the email as Klaviyo serves it, then apply again",
-            )
-        if attempt < VERIFY_ATTEMPTS - 1:
-            await asyncio.sleep(wait)
-            wait *= 2
-    raise RepointError(
-        f"{change.address}: Klaviyo accepted the change, but the email still sends its old copy ({old_copy}) after "
-        f"{VERIFY_ATTEMPTS} reads; that copy is kept",
-        hint="Klaviyo may still be applying it: run `klaviyo-sync plan` in a minute, and apply again if it still differs",
-    )
+    attributes = served.get("attributes") or {}
+    different = [
+        name
+        for name in CONTENT_FIELDS
+        if name in wanted.attrs and not values_equal(name, wanted.attrs[name], attributes.get(name))
+    ]
+    if different:
+        raise RepointError(
+            f"{change.address}: Klaviyo now sends copy {served_id}, whose {' and '.join(different)} differ from "
+            f"what was sent; the copy it replaced ({old_copy}) is kept",
+            hint="run `klaviyo-sync plan` to see the email as Klaviyo serves it, then apply again",
+        )
+    return str(served_id)
 
 
 async def _repointed(client: Any, message_id: str, old_copy: str | None, *, patient: bool) -> bool:
     """Whether the message has moved off `old_copy`; `patient`: read again for as long as a read may lag a repoint."""
+    return (await _moved_off(client, message_id, old_copy, VERIFY_ATTEMPTS if patient else 1)).get("id") != old_copy
+
+
+async def _moved_off(client: Any, message_id: str, old_copy: str | None, attempts: int) -> dict[str, Any]:
+    """The copy the message serves, read until it is another than `old_copy` (waiting longer after each read), at
+    most `attempts` times; the last read when it never moves."""
     wait = VERIFY_FIRST_WAIT_S
-    attempts = VERIFY_ATTEMPTS if patient else 1
     for attempt in range(attempts):
-        if (await _served(client, message_id)).get("id") != old_copy:
-            return True
-        if attempt < attempts - 1:
-            await asyncio.sleep(wait)
-            wait *= 2
-    return False
+        served = await _served(client, message_id)
+        if served.get("id") != old_copy or attempt == attempts - 1:
+            return served
+        await asyncio.sleep(wait)
+        wait *= 2
+    raise AssertionError("attempts must be at least 1")
 
 
 async def _served(client: Any, message_id: str) -> dict[str, Any]:
