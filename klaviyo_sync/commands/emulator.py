@@ -138,7 +138,7 @@ def command(
     key_scopes: tuple[str, ...],
     fault_seed: int,
 ) -> None:
-    """Run a local Klaviyo (templates, lists, tags, tag groups) for dry runs and tests.
+    """Run a local Klaviyo (templates, universal content, lists, tags, tag groups, flows) for dry runs and tests.
 
     Any key starting with pk_ is accepted, with every scope unless --key-scopes limits it; each key is its own
     account, starting with its "Default" tag group.

@@ -27,7 +27,10 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
-        body, too_large = await _read_body(receive)
+        read = await _read_body(receive)
+        if read is None:
+            return  # the client went away mid-request (killed): a server never acts on a body it did not receive
+        body, too_large = read
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
         host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
         request = EmuRequest(
@@ -60,13 +63,14 @@ async def _lifespan(receive: Any, send: Any) -> None:
             return
 
 
-async def _read_body(receive: Any) -> tuple[bytes, bool]:
+async def _read_body(receive: Any) -> tuple[bytes, bool] | None:
+    """The request body, and whether it was cut off for being too large; None when the client disconnected first."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:

@@ -77,7 +77,7 @@ def _emails(flow_id: str, flow_name: str, actions: list[dict[str, Any]]) -> Iter
         node = attributes.get("definition")
         if not isinstance(node, dict):
             continue
-        version = str(attributes.get("updated") or "") + ":" + content_hash(node)
+        version = attributes.get("updated") or content_hash(node)  # the fingerprint adds the content to it
         if node.get("type") == SEND_EMAIL:
             yield _email(flow_id, flow_name, action["id"], node, node, SEND_EMAIL, version)
         elif node.get("type") == AB_TEST:  # its variants' messages are named too, but are not plain emails
