@@ -9,7 +9,6 @@ and `diff` (the diff alone on generated templates). Request counts come from the
 
 from __future__ import annotations
 
-import asyncio
 import json
 import resource
 import sys
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from klaviyo_sync.asyncrun import run
 
 KIB = 1024
 
@@ -128,7 +129,7 @@ def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[
             return future
 
         loading.start = start_timed  # type: ignore[method-assign]
-        project, live = asyncio.run(read(loading))
+        project, live = run(read(loading))
     read_done = time.perf_counter()
     plan = build_plan(project, live)
     phases.update(read_s=read_done - began, build_s=time.perf_counter() - read_done)
@@ -166,7 +167,7 @@ def ours_apply(job: dict[str, Any]) -> dict[str, Any]:
     before = emulator_counts(job)
     began = time.perf_counter()
     with Stopwatch() as watch:
-        report = asyncio.run(execute()) if not plan.empty else None
+        report = run(execute()) if not plan.empty else None
     result = {"wall_s": watch.wall, "cpu_s": watch.cpu, "changes": _changes(plan), **counted(job, before)}
     result["writes_wall_s"] = (verifying[0] - began) if verifying else watch.wall
     result["applied"] = len(report.applied) if report is not None else 0

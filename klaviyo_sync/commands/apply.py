@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from klaviyo_sync.asyncrun import run
 from klaviyo_sync.commands.common import (
     Connection,
     ConnectionOptions,
@@ -137,7 +138,7 @@ def command(
     from klaviyo_sync.inputs import loading_project
 
     with problems_from_cwd(path), loading_project(path, values) as loading, open_connection(connection) as conn:
-        project, plan = asyncio.run(_plan(loading, conn, targets, force))
+        project, plan = run(_plan(loading, conn, targets, force))
         _show_plan(plan, output)
         if plan.empty:
             _emit_json_result(output, None)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from klaviyo_sync.asyncrun import run
 from klaviyo_sync.commands.common import (
     Connection,
     ConnectionOptions,
@@ -103,7 +103,7 @@ def command(
         loading_project(path, parse_var_options(variables)) as loading,
         open_connection(connection) as conn,
     ):
-        plan = asyncio.run(_plan(loading, conn, exact_reads, targets, force))
+        plan = run(_plan(loading, conn, exact_reads, targets, force))
     data = plan_to_json(plan)  # content as digests: what a saved plan holds and `--format json` prints
     if out is not None:
         _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
