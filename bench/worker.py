@@ -299,7 +299,7 @@ def lint(job: dict[str, Any]) -> dict[str, Any]:
             with Stopwatch() as watch:
                 checked = check(text, LintOptions())
             lint_times.append(watch.cpu)
-            file = ReferencedFile(Path("t.html"), "t.html", b"", text)
+            file = ReferencedFile(Path("t.html"), "t.html", "", text)
             with Stopwatch() as watch:
                 check_structure(file, checked.first_branch)
             structure_times.append(watch.cpu)

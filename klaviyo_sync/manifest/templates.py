@@ -1,11 +1,8 @@
 """Files that templates reference: reading them safely, and checking their template language, HTML and definitions.
 
-The template language and the HTML rules are klaviyo_sync.language's lint. The element-structure check here aims
-at mistakes that would reach subscribers (a `<table>` never closed, a stray `</div>`) without false alarms on
-valid email HTML: elements whose end tag HTML makes optional (`<p>`, `<td>`, `<tr>`, ...) may stay open, void
-elements need no end tag, and conditional comments are comments. Where Klaviyo tags choose between branches
-(`{% if %}...{% else %}...{% endif %}`) only the first branch is checked, so markup that opens a tag differently
-in each branch is not reported. Open elements are counted by name, so the check stays linear however deep.
+The template language and the HTML rules are klaviyo_sync.language's lint; the element-structure check is
+klaviyo_sync.manifest.structure's. Where Klaviyo tags choose between branches (`{% if %}...{% else %}...{% endif %}`)
+only the first branch is checked, so markup that opens a tag differently in each branch is not reported.
 """
 
 from __future__ import annotations
@@ -13,10 +10,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +19,7 @@ from klaviyo_sync.errors import Problem
 from klaviyo_sync.language import LintOptions
 from klaviyo_sync.language import check as check_template
 from klaviyo_sync.manifest.paths import RefusedPath, relative, resolve_inside
+from klaviyo_sync.manifest.structure import structure_problems
 from klaviyo_sync.manifest.yamlfile import (
     YamlDocument,
     YamlPath,
@@ -36,15 +32,6 @@ from klaviyo_sync.manifest.yamlfile import (
 
 MAX_TEMPLATE_FILE_BYTES = 5 * 1024 * 1024  # Klaviyo's request payload limit
 MAX_PROBLEMS_PER_FILE = 10
-
-VOID_ELEMENTS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
-    | {"basefont", "bgsound", "frame", "keygen"}
-)
-OPTIONAL_END_ELEMENTS = frozenset(
-    {"p", "li", "dt", "dd", "tr", "td", "th", "tbody", "thead", "tfoot", "option", "optgroup", "colgroup", "caption"}
-    | {"rb", "rt", "rtc", "rp", "html", "head", "body"}
-)
 
 
 @dataclass(frozen=True)
@@ -126,10 +113,7 @@ def lint_file(file: ReferencedFile, options: LintOptions) -> TemplateCheck:
 
 def check_structure(file: ReferencedFile, first_branch: str) -> list[Problem]:
     """Element structure of the HTML's first branch: end tags without a start, elements never closed."""
-    checker = _StructureChecker(file.rel)
-    checker.feed(first_branch)
-    checker.close()
-    return _capped(checker.problems)
+    return _capped(structure_problems(file.rel, first_branch))
 
 
 def _capped(problems: list[Problem]) -> list[Problem]:
@@ -141,57 +125,6 @@ def _capped(problems: list[Problem]) -> list[Problem]:
         last.file, last.line, last.column, f"… and {more:,} more like these in this file", "fix these first", rule=last.rule
     )
     return [*problems[: MAX_PROBLEMS_PER_FILE - 1], note]
-
-
-class _StructureChecker(HTMLParser):
-    """Reports end tags without a start tag, and elements left open (where HTML requires an end tag)."""
-
-    def __init__(self, file: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.file = file
-        self.stack: list[tuple[str, int, int]] = []
-        self.open: Counter[str] = Counter()  # how many of each element are on the stack
-        self.problems: list[Problem] = []
-
-    def _report(self, line: int, column: int, message: str, hint: str) -> None:
-        self.problems.append(Problem(self.file, line, column, message, hint))
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in VOID_ELEMENTS:
-            line, offset = self.getpos()
-            self.stack.append((tag, line, offset + 1))
-            self.open[tag] += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        return  # <div/> is read as self-closed; browsers differ, but it is not a structural error worth failing
-
-    def handle_endtag(self, tag: str) -> None:
-        line, offset = self.getpos()
-        if tag in VOID_ELEMENTS:
-            return
-        if not self.open[tag]:
-            self._report(
-                line, offset + 1, f"`</{tag}>` has no matching `<{tag}>`", f"remove the `</{tag}>` or add the missing `<{tag}>`"
-            )
-            return
-        while self.stack[-1][0] != tag:
-            inner, inner_line, inner_column = self.stack.pop()
-            self.open[inner] -= 1
-            if inner not in OPTIONAL_END_ELEMENTS:
-                self._report(
-                    inner_line,
-                    inner_column,
-                    f"`<{inner}>` is not closed before `</{tag}>` on line {line}",
-                    f"add `</{inner}>` before line {line}",
-                )
-        self.stack.pop()
-        self.open[tag] -= 1
-
-    def close(self) -> None:
-        super().close()
-        for tag, line, column in self.stack:
-            if tag not in OPTIONAL_END_ELEMENTS:
-                self._report(line, column, f"`<{tag}>` is never closed", f"add `</{tag}>`")
 
 
 def load_definition(
