@@ -58,6 +58,81 @@ for _tag, _pattern, _first in (
 CoreSchemaLoader.add_implicit_resolver(NULL, re.compile(r"^(?:~|null|Null|NULL|)$"), [*"~nN", ""])
 
 
+if yaml.__with_libyaml__:
+
+    class _LibyamlLoader(yaml.CSafeLoader):
+        """libyaml's composer (ten times faster) with the same core-schema typing."""
+
+        yaml_implicit_resolvers = CoreSchemaLoader.yaml_implicit_resolvers
+
+
+# libyaml composes recursively in C, where a document nested deep enough would exhaust the stack instead of
+# raising RecursionError; it is used only where a cheap count bounds the nesting far below that.
+_LIBYAML_MAX_NESTING = 1000
+# libyaml and PyYAML part ways at the edges (tabs, a byte-order mark inside the text, the non-specific tag `!`,
+# a comment right after a block scalar's indicator, escapes of code points past Unicode, `?` inside a flow
+# collection, where an empty value is placed): libyaml is used only for documents made of plain and quoted
+# scalars in block and flow collections, which manifests are. The indicators of anything else (tags, anchors,
+# aliases, block scalars, directives, reserved characters) where they could start a token, `?` and `\` anywhere,
+# the characters above and line breaks other than `\n` leave the document to PyYAML.
+_LIBYAML_DIFFERS = re.compile(r"[\t\r\x85\ufeff\u2028\u2029?\\]|(?:^|(?<=[\s\[\]{},:-]))[!&*|>%@`]|^(?:---|\.\.\.)", re.M)
+
+
+def _compose(text: str) -> Node | None:
+    """The document's node tree, exactly as PyYAML composes it (its errors included), by libyaml where it can.
+
+    libyaml is used where it reads the text, nothing in the text is read differently by the two (above), the text
+    cannot nest deeply, and no value is left empty (libyaml places an empty value elsewhere). Block nesting takes a
+    new column at least every second level (a sequence may sit at its key's indentation, never two), flow nesting a
+    bracket: twice the longest line (lines cut at newlines alone, which can only overestimate) plus the brackets
+    bounds the depth."""
+    if yaml.__with_libyaml__ and not _LIBYAML_DIFFERS.search(text):
+        longest_line = max(map(len, text.split("\n")))
+        if 2 * longest_line + text.count("[") + text.count("{") <= _LIBYAML_MAX_NESTING:
+            node = _libyaml_node(text)
+            if node is not _UNREAD and not _has_empty_value(node):
+                return node
+    loader = CoreSchemaLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+_UNREAD = ScalarNode("", "")
+
+
+def _libyaml_node(text: str) -> Node | None:
+    """libyaml's node tree, or `_UNREAD` when libyaml refuses the text (PyYAML then says why)."""
+    try:
+        loader = _LibyamlLoader(text)
+    except Exception:  # text that is not valid Unicode
+        return _UNREAD
+    try:
+        return loader.get_single_node()
+    except Exception:
+        return _UNREAD
+    finally:
+        loader.dispose()
+
+
+def _has_empty_value(node: Node | None) -> bool:
+    pending, seen = [node], set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ScalarNode):
+            if not current.value and not current.style:
+                return True
+        elif isinstance(current, SequenceNode):
+            pending.extend(current.value)
+        else:
+            pending.extend(item for pair in current.value for item in pair)
+    return False
+
+
 @dataclass
 class YamlDocument:
     """One parsed file: plain data plus the location of every value (`marks`) and mapping key (`key_marks`)."""
@@ -236,10 +311,8 @@ def decode_utf8(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
 
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one YAML document. Returns the document (None when it could not be read) and every problem found."""
-    loader: CoreSchemaLoader | None = None
     try:
-        loader = CoreSchemaLoader(text)
-        node = loader.get_single_node()
+        node = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -261,9 +334,6 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         ]
     except RecursionError:
         return None, [Problem(file, 1, 1, "YAML is nested too deeply to read", "flatten the structure")]
-    finally:
-        if loader is not None:
-            loader.dispose()
     builder = _Builder(file)
     if node is None:
         return builder.doc, []
