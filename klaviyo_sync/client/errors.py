@@ -161,6 +161,10 @@ def _hint(operation_id: str, status: int, *, scopes: tuple[str, ...], retries: i
     if status == 403:
         needed = ", ".join(scopes) or "unknown"
         return f"the key lacks a scope {operation_id} needs ({needed}): grant it in Klaviyo's Settings > API keys"
+    if status == 404 and "{" not in operation(operation_id).path:  # a collection: the endpoint itself is missing
+        return (
+            "nothing answers at this endpoint: check that --base-url / KLAVIYO_BASE_URL is Klaviyo's API (https://a.klaviyo.com)"
+        )
     if status == 404:
         return "the object no longer exists (changed outside klaviyo-sync?): run `klaviyo-sync plan` again"
     if status == 409:

@@ -25,7 +25,14 @@ from klaviyo_sync.api_spec import REVISION, Operation, operation
 from klaviyo_sync.client.errors import error_from_response, scopes_needed
 from klaviyo_sync.client.pacing import Pacer, WaitCallback
 from klaviyo_sync.client.redact import MASK, Redactor, logger
-from klaviyo_sync.client.retry import NOT_SENT_ERRORS, RETRYABLE_STATUSES, RetryPolicy, is_idempotent
+from klaviyo_sync.client.retry import (
+    NOT_SENT_ERRORS,
+    RETRYABLE_STATUSES,
+    Hopeless,
+    RetryPolicy,
+    hopeless_connect,
+    is_idempotent,
+)
 from klaviyo_sync.errors import AmbiguousServerError, ApiError, ConfigError, RateLimitError, ServerError, TransportError
 
 MEDIA_TYPE = "application/vnd.api+json"
@@ -220,6 +227,9 @@ class KlaviyoHttp:
         elapsed = (time.monotonic() - started) * 1000
         reason = self._redactor.scrub(f"{type(failure).__name__}: {failure}".rstrip(": "))
         logger.info("%s %s failed after %.0f ms: %s", op.method, _shown(url, query), elapsed, reason)
+        hopeless = hopeless_connect(failure)
+        if hopeless is not None:  # nothing was sent, and sending it again would fail the same way
+            raise self._cannot_connect(op, *hopeless) from None
         if not (idempotent or isinstance(failure, NOT_SENT_ERRORS)):
             raise _ambiguous(op, reason) from None
         if attempt >= self.retry.max_retries:
@@ -243,14 +253,15 @@ class KlaviyoHttp:
         if self.pacer is not None:
             for bucket in buckets:  # the answer does not say which bucket was full
                 await self.pacer.hold(bucket, wait)
-        logger.info("%s throttled (429); waiting %.2f s before retry %d", op.operation_id, wait, attempt + 1)
+        # Shown without -v too: a run that waits should say why (the key is never in these lines).
+        logger.warning("%s throttled (429); waiting %.2f s before retry %d", op.operation_id, wait, attempt + 1)
         if self.on_wait is not None:
             self.on_wait(op.operation_id, wait)
         await asyncio.sleep(wait)
 
     async def _back_off(self, op: Operation, reason: str, attempt: int) -> None:
         wait = self.retry.backoff(attempt)
-        logger.info("%s: %s; retry %d in %.2f s", op.operation_id, reason, attempt + 1, wait)
+        logger.warning("%s: %s; retry %d in %.2f s", op.operation_id, reason, attempt + 1, wait)
         await asyncio.sleep(wait)
 
     async def _unavailable(
@@ -260,9 +271,9 @@ class KlaviyoHttp:
         status = response.status_code
         wait = self.retry.unavailable_wait(response, attempt, max(0.0, patience))
         if wait.asked is None:
-            logger.info("%s: HTTP %d; retry %d in %.2f s", op.operation_id, status, attempt + 1, wait.seconds)
+            logger.warning("%s: HTTP %d; retry %d in %.2f s", op.operation_id, status, attempt + 1, wait.seconds)
         elif not wait.capped:
-            logger.info(
+            logger.warning(
                 "%s: HTTP %d with Retry-After %g s; retry %d in %.2f s",
                 op.operation_id,
                 status,
@@ -292,6 +303,34 @@ class KlaviyoHttp:
         await asyncio.sleep(wait.seconds)
         return wait.seconds if wait.asked is not None else 0.0
 
+    def _cannot_connect(self, op: Operation, why: Hopeless, detail: str) -> TransportError:
+        """One line of cause and a hint, for a connection that a retry cannot open."""
+        where = f"{self.base_url.scheme}://{self.base_url.netloc.decode('ascii')}"
+        setting = "--base-url / KLAVIYO_BASE_URL"
+        causes = {
+            Hopeless.REFUSED: (
+                "connection refused: nothing is listening there",
+                f"check {setting}; for a local emulator, start `klaviyo-sync emulator` first or pass --emulator",
+            ),
+            Hopeless.UNKNOWN_HOST: (
+                f"the host name {self.base_url.host} does not resolve ({detail})",
+                f"check the host in {setting} (Klaviyo's API is {DEFAULT_BASE_URL}) and this machine's DNS",
+            ),
+            Hopeless.CERTIFICATE: (
+                f"its TLS certificate is not trusted ({detail})",
+                "if a proxy or firewall intercepts TLS, point SSL_CERT_FILE at a CA bundle that holds its certificate; "
+                f"otherwise check {setting}",
+            ),
+            Hopeless.TLS: (
+                f"the TLS handshake failed ({detail})",
+                f"check that {setting} is the https:// address of an HTTPS server",
+            ),
+        }
+        cause, hint = causes[why]
+        return TransportError(
+            f"cannot connect to {where}: {self._redactor.scrub(cause)}", operation=op.operation_id, ambiguous=False, hint=hint
+        )
+
     def _error(self, op: Operation, response: httpx.Response, query: dict[str, str] | None, attempt: int) -> ApiError:
         scopes = scopes_needed(op.operation_id, query)
         return error_from_response(op.operation_id, response, self._redactor, scopes=scopes, retries=attempt)
@@ -307,6 +346,11 @@ def check_base_url(base_url: str) -> httpx.URL:
         raise ConfigError(
             "the base URL must not carry a user name or password",
             hint="give only scheme, host and port, e.g. https://a.klaviyo.com; the key goes in KLAVIYO_API_KEY",
+        )
+    if url.path.rstrip("/").endswith("/api"):
+        raise ConfigError(
+            f"the base URL {base_url} ends in /api, but klaviyo-sync adds /api/... to it (requests would go to /api/api/...)",
+            hint=f"drop the /api: give only scheme, host and port, e.g. {DEFAULT_BASE_URL}",
         )
     if url.scheme == "https" and url.host:
         return url

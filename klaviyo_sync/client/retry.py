@@ -8,14 +8,19 @@
   what it says instead, capped at the client's maximum wait. A create that
   may have reached Klaviyo is never sent again blindly: the caller gets an ambiguous `TransportError` and looks the
   object up by name instead.
-- A connection that never opened carried nothing, so even a create is safe to retry then.
+- A connection that never opened carried nothing, so even a create is safe to retry then; but not when trying
+  again cannot help (`hopeless_connect`): nothing listens at the address, the host name does not exist, or the TLS
+  handshake failed (an untrusted certificate fails the same way every time). Those fail at once, with their cause.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import random
 import re
+import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +44,44 @@ _DELTA_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 
 # PATCHes that are not: pointing a flow email at a library template snapshots a new copy every time.
 NON_IDEMPOTENT_PATCHES = frozenset({"update_flow_action"})
+
+
+class Hopeless(enum.Enum):
+    """Why a connection failed in a way that will fail again, however often it is retried."""
+
+    REFUSED = "refused"  # nothing listens at the address
+    UNKNOWN_HOST = "unknown_host"  # the host name does not resolve (not a temporary DNS failure)
+    CERTIFICATE = "certificate"  # the server's TLS certificate is not trusted
+    TLS = "tls"  # any other TLS handshake failure (e.g. https:// to a plain-http server)
+
+
+# getaddrinfo's "no such name" answers; EAI_AGAIN (a temporary failure) is retried.
+_NO_SUCH_HOST = frozenset(getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, name))
+_CAUSE_DEPTH = 8
+
+
+def hopeless_connect(failure: BaseException) -> tuple[Hopeless, str] | None:
+    """Why a failed connection cannot succeed on a retry, with the cause's own words; None when a retry may help.
+
+    httpx wraps the operating system's error (ConnectionRefusedError, socket.gaierror, ssl.SSLError) in its own
+    ConnectError, so the chain of causes is searched.
+    """
+    if not isinstance(failure, httpx.ConnectError):
+        return None
+    cause: BaseException | None = failure
+    for _ in range(_CAUSE_DEPTH):
+        if cause is None:
+            return None
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return Hopeless.CERTIFICATE, cause.verify_message or cause.reason or str(cause)
+        if isinstance(cause, ssl.SSLError):
+            return Hopeless.TLS, cause.reason or str(cause)
+        if isinstance(cause, ConnectionRefusedError):
+            return Hopeless.REFUSED, "connection refused"
+        if isinstance(cause, socket.gaierror) and cause.errno in _NO_SUCH_HOST:
+            return Hopeless.UNKNOWN_HOST, cause.strerror or str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def is_idempotent(op: Operation) -> bool:

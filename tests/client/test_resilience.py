@@ -203,24 +203,25 @@ def test_transport_failures_on_reads_give_up_after_max_retries(make_emulator: Ma
     assert emulator.request_counts(CANARY_KEY)["get_tag_groups"] == 3
 
 
-class _RefusedFirst(httpx.AsyncBaseTransport):
-    """The network in front of an emulator: the first `refusals` connection attempts are refused."""
+class _SlowToConnect(httpx.AsyncBaseTransport):
+    """The network in front of an emulator: the first `failures` connection attempts time out."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, refusals: int) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, failures: int) -> None:
         self.inner = inner
-        self.refusals = refusals
+        self.failures = failures
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.refusals > 0:
-            self.refusals -= 1
-            raise httpx.ConnectError("connection refused", request=request)
+        if self.failures > 0:
+            self.failures -= 1
+            raise httpx.ConnectTimeout("timed out connecting", request=request)
         return await self.inner.handle_async_request(request)
 
 
 def test_a_create_whose_connection_never_opened_is_sent_again(make_emulator: MakeEmulator) -> None:
-    """Nothing left this machine, so nothing can have been created: the one case where a create is retried."""
+    """Nothing left this machine, so nothing can have been created: the one case where a create is retried.
+    (A refused connection is not retried at all: tests/client/test_fail_fast.py.)"""
     emulator = make_emulator()
-    network = _RefusedFirst(EmulatorTransport(emulator), refusals=2)
+    network = _SlowToConnect(EmulatorTransport(emulator), failures=2)
     client = KlaviyoClient(CANARY_KEY, transport=network, pacing=False, time_scale=0.001)
 
     async def run() -> tuple[str, list[str]]:
@@ -231,7 +232,7 @@ def test_a_create_whose_connection_never_opened_is_sent_again(make_emulator: Mak
     created, found = asyncio.run(run())
     assert found == [created]
     assert emulator.request_counts(CANARY_KEY)["create_list"] == 1
-    assert client.request_counts["create_list"] == 3  # two refused attempts, one sent
+    assert client.request_counts["create_list"] == 3  # two attempts that never connected, one sent
 
 
 def test_a_throttle_longer_than_max_wait_fails_at_once(scripted: Scripted) -> None:

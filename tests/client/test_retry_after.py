@@ -86,7 +86,7 @@ def test_a_503_over_http_waits_what_retry_after_asks(
     assert (operation_id, status, asked) == ("get_lists", 503, 0.25)
     # The backoff at this time scale is under a millisecond: only the header can explain a quarter second.
     assert 0.25 <= waited <= 0.25 + 0.1 * 0.001
-    assert _warnings(caplog) == []
+    assert not any("more than the client waits" in warning for warning in _warnings(caplog))
 
 
 def test_a_503_without_retry_after_backs_off_as_before(
