@@ -41,7 +41,8 @@ from klaviyo_sync.redaction import redact
 @dataclass(frozen=True)
 class Problem:
     """One finding about the input, located in a file. Rendered as `file:line:column: message — hint [rule]`;
-    `rule` names the template lint rule that found it (the key `lint:` in klaviyo.yaml sets its severity)."""
+    `rule` names the template lint rule that found it (the key `lint:` in klaviyo.yaml sets its severity). Line 0:
+    the finding is about the file as a whole (`file: message`), e.g. an account limit a plan would exceed."""
 
     file: str
     line: int
@@ -51,7 +52,8 @@ class Problem:
     rule: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.column}: {self.message}"
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        text = f"{where}: {self.message}"
         text = f"{text} — {self.hint}" if self.hint else text
         return f"{text} [{self.rule}]" if self.rule else text
 
@@ -94,7 +96,11 @@ class ManifestError(ProblemsError):
 
 
 class PlanError(ProblemsError):
-    pass
+    """`plan`: the refused plan, when the refusal came from its safety checks (it can still be shown in full)."""
+
+    def __init__(self, message: str, problems: list[Problem], plan: Any = None) -> None:
+        super().__init__(message, problems)
+        self.plan = plan
 
 
 class StalePlanError(KlaviyoSyncError):

@@ -31,7 +31,7 @@ from klaviyo_sync.kinds import Action, Kind, ReplaceMode
 
 if TYPE_CHECKING:
     from klaviyo_sync.blast import Reach
-    from klaviyo_sync.plan.safety import Safety
+    from klaviyo_sync.plan.safety import Refusal, Safety
 
 
 Key = tuple[str, ...]
@@ -247,6 +247,8 @@ class Plan:
     # What removing each list or tag reaches, by the address of the change removing it (`klaviyo_sync.blast`): read
     # at plan time and carried by a saved plan; informational, so neither in the fingerprint nor in the contract.
     reach: dict[str, Reach] = field(default_factory=dict)
+    # Why the safety checks refused this plan; a refused plan is shown in full, never applied.
+    refusal: Refusal | None = None
 
     def check(self, *, force: bool = False) -> list[str]:
         """Run the safety checks on this plan: raise PlanError when refused, return the warnings."""

@@ -38,7 +38,7 @@ from klaviyo_sync.commands.common import (
     use_color,
     var_option,
 )
-from klaviyo_sync.errors import ApplyError, ConfigError, PlanMismatchError
+from klaviyo_sync.errors import ApplyError, ConfigError, PlanError, PlanMismatchError
 from klaviyo_sync.resources import Plan, State
 
 if TYPE_CHECKING:
@@ -135,6 +135,26 @@ def command(
         raise ConfigError(
             "--project is for a saved plan; give the project as PATH instead", hint=f"klaviyo-sync apply {project_dir}"
         )
+    try:
+        _plan_and_apply(path, values, auto_approve, force, targets, lock_timeout, connection, output)
+    except PlanError as exc:  # refused by its safety checks: shown in full, refusal first
+        from klaviyo_sync.commands.plan import refuse, refused_plan
+
+        plan = refused_plan(exc)
+        _show_plan(plan, output)
+        refuse(plan, None)
+
+
+def _plan_and_apply(
+    path: Path,
+    values: dict[str, str],
+    auto_approve: bool,
+    force: bool,
+    targets: tuple[str, ...],
+    lock_timeout: float,
+    connection: ConnectionOptions,
+    output: Output,
+) -> None:
     from klaviyo_sync.inputs import loading_project
 
     with problems_from_cwd(path), loading_project(path, values) as loading, open_connection(connection) as conn:

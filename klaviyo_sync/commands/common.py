@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from klaviyo_sync.api_spec import BASE_URL as DEFAULT_BASE_URL
-from klaviyo_sync.errors import ConfigError, ManifestError, Problem, ProblemsError
+from klaviyo_sync.errors import ConfigError, ManifestError, PlanError, Problem, ProblemsError
 from klaviyo_sync.redaction import register_secret
 
 # The key the embedded emulator's account answers to; it is not a secret.
@@ -221,4 +221,7 @@ def problems_from_cwd(project_path: Path) -> Iterator[None]:
             root = find_root_file(project_path).parent.resolve()
         except ManifestError:
             raise exc from None
-        raise type(exc)(exc.message, [problem_from_cwd(root, problem) for problem in exc.problems]) from None
+        shown = type(exc)(exc.message, [problem_from_cwd(root, problem) for problem in exc.problems])
+        if isinstance(exc, PlanError):
+            shown.plan = exc.plan  # a refused plan, still to be shown
+        raise shown from None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -20,7 +21,7 @@ from klaviyo_sync.commands.common import (
     use_color,
     var_option,
 )
-from klaviyo_sync.errors import ConfigError
+from klaviyo_sync.errors import ConfigError, PlanError
 from klaviyo_sync.redaction import write_text
 
 if TYPE_CHECKING:
@@ -98,14 +99,17 @@ def command(
     from klaviyo_sync.plan import plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
-    with (
-        problems_from_cwd(path),
-        loading_project(path, parse_var_options(variables)) as loading,
-        open_connection(connection) as conn,
-    ):
-        plan = run(_plan(loading, conn, exact_reads, targets, force))
+    try:
+        with (
+            problems_from_cwd(path),
+            loading_project(path, parse_var_options(variables)) as loading,
+            open_connection(connection) as conn,
+        ):
+            plan = run(_plan(loading, conn, exact_reads, targets, force))
+    except PlanError as exc:
+        plan = refused_plan(exc)
     data = plan_to_json(plan)  # content as digests: what a saved plan holds and `--format json` prints
-    if out is not None:
+    if out is not None and plan.refusal is None:
         _write_atomically(out, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     view = data if output_format == "json" else plan_to_json(plan, full_content=True)
     if output_format == "text":
@@ -117,10 +121,34 @@ def command(
     else:
         output = RENDERERS[output_format](view)
     click.echo(output, nl=False)
+    if plan.refusal is not None:
+        refuse(plan, out)
     if out is not None:
         click.echo(f"Saved the plan to {out}; `klaviyo-sync apply {out}` applies exactly this.", err=True)
     if detailed_exitcode and not plan.empty:
         raise SystemExit(EXIT_CHANGES)
+
+
+def refused_plan(error: PlanError) -> Plan:
+    """The plan a PlanError refused, its problems named as the error names them (files from where the command
+    runs); the error itself when no plan was made (an ambiguity in the account)."""
+    from klaviyo_sync.resources import Plan
+
+    plan = error.plan
+    if not isinstance(plan, Plan) or plan.refusal is None:
+        raise error
+    plan.refusal = dataclasses.replace(plan.refusal, problems=tuple(error.problems))
+    return plan
+
+
+def refuse(plan: Plan, out: Path | None) -> NoReturn:
+    """End a command whose plan was refused (shown above): one line on stderr, exit 1, nothing saved."""
+    assert plan.refusal is not None
+    count = len(plan.refusal.problems)
+    reasons = "1 problem" if count == 1 else f"{count} problems"
+    unsaved = f" and it was not saved to {out}" if out is not None else ""
+    click.echo(f"Error: the plan was refused ({reasons}, listed at its top): nothing will be applied{unsaved}", err=True)
+    raise SystemExit(1)
 
 
 async def _plan(loading: ProjectLoading, conn: Connection, exact_reads: bool, targets: tuple[str, ...], force: bool) -> Plan:

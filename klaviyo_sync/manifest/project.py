@@ -23,7 +23,7 @@ from klaviyo_sync.manifest.schema import schema_problems
 from klaviyo_sync.manifest.templates import ReferencedFile, check_structure, lint_file, load_definition, read_referenced
 from klaviyo_sync.manifest.variables import default_problems, resolve_values, substitute
 from klaviyo_sync.manifest.yamlfile import MAX_FILE_BYTES, YamlDocument, decode_utf8, parse_yaml
-from klaviyo_sync.resources import Kind, State
+from klaviyo_sync.resources import Kind, Origin, State
 
 ROOT_FILE_NAMES = ("klaviyo.yaml", "klaviyo.yml")
 
@@ -37,6 +37,8 @@ class Thresholds:
     delete_fraction: float = 0.30
     min_existing: int = 10
     max_profiles_affected: int | None = None
+    # Where klaviyo.yaml sets them, so a refusal points there: "safety" (the section) and each key it sets.
+    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         # The schema refuses these with a located problem; this guards every other way a Thresholds is made,
@@ -231,7 +233,7 @@ class _ProjectReader:
             if isinstance(root_data.get("prune"), dict)
             else dict.fromkeys(SECTIONS.values(), False),
             ignore=ignore,
-            thresholds=_thresholds(root_data),
+            thresholds=_thresholds(root_doc),
             file_hashes=dict(sorted(self.file_hashes.items())),
             manifest_files=tuple(doc.file for doc in docs),
             unchecked_html=tuple(self.unchecked_html),
@@ -291,14 +293,21 @@ def _severities(root_data: dict[str, Any]) -> dict[str, str]:
     return {rule: severity for rule, severity in section.items() if rule in RULES and isinstance(severity, str)}
 
 
-def _thresholds(root_data: dict[str, Any]) -> Thresholds:
+def _thresholds(root_doc: YamlDocument) -> Thresholds:
+    root_data = root_doc.data if isinstance(root_doc.data, dict) else {}
     section = root_data.get("safety") if isinstance(root_data.get("safety"), dict) else {}
     defaults = Thresholds()
+    origins = {
+        name: Origin(root_doc.file, *root_doc.key_marks[path])
+        for name, path in [("safety", ("safety",)), *((key, ("safety", key)) for key in section)]
+        if path in root_doc.key_marks
+    }
     return Thresholds(
         update_fraction=float(section.get("max_update_fraction", defaults.update_fraction)),
         delete_fraction=float(section.get("max_delete_fraction", defaults.delete_fraction)),
         min_existing=int(section.get("min_existing", defaults.min_existing)),
         max_profiles_affected=None if section.get("max_profiles_affected") is None else int(section["max_profiles_affected"]),
+        origins=origins,
     )
 
 

@@ -21,7 +21,7 @@ from klaviyo_sync.plan.codec import PLAN_FORMAT_VERSION, plan_from_json, plan_to
 from klaviyo_sync.plan.fingerprint import fingerprint
 from klaviyo_sync.plan.lint import lint_notes
 from klaviyo_sync.plan.order import DELETE_ACTIONS, UPDATE_ACTIONS, order_changes
-from klaviyo_sync.plan.safety import Safety, ThresholdsLike
+from klaviyo_sync.plan.safety import Breach, Refusal, Safety, ThresholdsLike
 from klaviyo_sync.plan.targets import parse_target, select_targets
 from klaviyo_sync.resources import Plan, State
 
@@ -29,7 +29,9 @@ __all__ = [
     "DELETE_ACTIONS",
     "PLAN_FORMAT_VERSION",
     "UPDATE_ACTIONS",
+    "Breach",
     "PlanProject",
+    "Refusal",
     "Safety",
     "build_plan",
     "check_plan",
@@ -57,7 +59,8 @@ def build_plan(
     now: datetime | None = None,
     reach: Mapping[str, Reach] | None = None,
 ) -> Plan:
-    """The ordered, checked plan that makes the account match the project. Raises PlanError when refused.
+    """The ordered, checked plan that makes the account match the project. Raises PlanError when refused: by its
+    safety checks, with the plan (`error.plan`, its `refusal` set); by an ambiguity in the account, without.
 
     `now` (default: the current time) dates the live objects' `created` for the daily creation caps. `reach`: what
     the plan's removals reach, as read for the plan shown or saved (`Plan.reach`)."""
@@ -87,6 +90,13 @@ def draft_plan(
 
 
 def check_plan(plan: Plan, project: PlanProject) -> Plan:
-    """Run the plan's safety checks (raising PlanError when refused) and gather its warnings."""
-    plan.warnings = plan.check(force=plan.force) + lint_notes(project, plan.changes)
+    """Run the plan's safety checks and gather its warnings. Raises PlanError when refused, carrying the plan
+    (`error.plan`, its `refusal` set) so it can still be shown in full."""
+    refusal, warnings = None, []
+    if plan.safety is not None:
+        refusal, warnings = plan.safety.review(plan.changes, force=plan.force, reach=plan.reach)
+    plan.warnings = warnings + lint_notes(project, plan.changes)
+    if refusal is not None:
+        plan.refusal = refusal
+        raise refusal.error(plan)
     return plan

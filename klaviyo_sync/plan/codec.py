@@ -146,6 +146,7 @@ def plan_to_json(plan: Plan, *, full_content: bool = False) -> dict[str, Any]:
         "targets": list(plan.targets),
         "force": plan.force,
         "summary": plan.counts(),
+        "refusal": plan.refusal.to_json() if plan.refusal is not None else None,
         "changes": [change_to_json(change, full_content=full_content) for change in plan.changes],
         "unmanaged": [_reference_to_json(resource) for resource in plan.unmanaged],
         "warnings": list(plan.warnings),

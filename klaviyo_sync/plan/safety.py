@@ -9,7 +9,9 @@
   (`klaviyo_sync.blast`), refused over the limit unless forced, like the thresholds.
 
 `Safety` holds everything the checks need besides the changes (the thresholds, and counts of what was read), so
-the same checks can run again on a saved plan.
+the same checks can run again on a saved plan. `Safety.review` returns the `Refusal` (every problem, and each
+threshold gone over with the objects it counted) beside the warnings, so a refused plan can still be shown in full;
+`Safety.check` raises it as a PlanError.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from klaviyo_sync.blast.reach import ListReach, Reach
 from klaviyo_sync.diff import ROOT_MANIFEST, Comparison
@@ -29,6 +31,8 @@ from klaviyo_sync.resources import Action, Change, Kind, Origin, ReplaceMode, Re
 
 REFUSED = "The plan was refused; nothing will be applied."
 CREATING = (Action.CREATE, Action.CLONE, Action.LINK, Action.REPLACE)
+# Objects a threshold's message names; the JSON form and the plan itself list them all.
+OBJECTS_NAMED = 10
 
 
 class ThresholdsLike(Protocol):
@@ -36,6 +40,69 @@ class ThresholdsLike(Protocol):
     delete_fraction: float
     min_existing: int
     max_profiles_affected: int | None
+    # Where klaviyo.yaml sets them: "safety" (the section) and each setting it names ("max_update_fraction", ...).
+    origins: Mapping[str, Origin]
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A threshold the plan goes over: what it counted, of how many, the limit and the setting that holds it."""
+
+    kind: Kind
+    action: str  # "update" or "delete"
+    count: int
+    existing: int
+    limit: float
+    setting: str  # the key under `safety:`, e.g. "max_update_fraction"
+    objects: tuple[str, ...]  # the addresses counted, in plan order
+
+    def message(self) -> str:
+        named = ", ".join(self.objects[:OBJECTS_NAMED])
+        more = f" and {len(self.objects) - OBJECTS_NAMED} more" if len(self.objects) > OBJECTS_NAMED else ""
+        return (
+            f"this plan would {self.action} {self.count} of {self.existing} managed {self.kind.spec.plural} "
+            f"({self.count / self.existing:.0%}), over the {self.action} threshold of {self.limit:.0%} "
+            f"(safety.{self.setting}): {named}{more}"
+        )
+
+    def problem(self, origins: Mapping[str, Origin]) -> Problem:
+        """Located at the setting in klaviyo.yaml, else at its `safety:` section, else at the file alone."""
+        advice = "review the plan; if it is intended, run again with --force"
+        if origins.get(self.setting) or origins.get("safety"):
+            hint = f"{advice}, or raise safety.{self.setting} (now {self.limit:g})"
+        else:
+            hint = f"{advice}, or set safety.{self.setting} in {ROOT_MANIFEST} (default {self.limit:g})"
+        return _at_setting(origins, self.setting, self.message(), hint)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "action": self.action,
+            "count": self.count,
+            "existing": self.existing,
+            "threshold": self.limit,
+            "setting": f"safety.{self.setting}",
+            "objects": list(self.objects),
+        }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a plan is refused: every problem found (file:line, message, hint), and the thresholds gone over (each is
+    one of the problems too, with what it counted)."""
+
+    problems: tuple[Problem, ...]
+    thresholds: tuple[Breach, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message": REFUSED,
+            "problems": [problem.to_json() for problem in self.problems],
+            "thresholds": [breach.to_json() for breach in self.thresholds],
+        }
+
+    def error(self, plan: Any = None) -> PlanError:
+        return PlanError(REFUSED, list(self.problems), plan=plan)
 
 
 @dataclass
@@ -69,19 +136,30 @@ class Safety:
             crowded=_crowded(desired),
         )
 
-    def check(self, changes: list[Change], *, force: bool = False, reach: Mapping[str, Reach] | None = None) -> list[str]:
-        """Raise PlanError listing every problem; return the warnings (a forced threshold, what cascades). `reach`:
-        what the plan's removals reach, by change address (`Plan.reach`)."""
+    def review(
+        self, changes: list[Change], *, force: bool = False, reach: Mapping[str, Reach] | None = None
+    ) -> tuple[Refusal | None, list[str]]:
+        """The refusal (None when the plan may be applied) and the warnings (a forced threshold, what cascades).
+        `reach`: what the plan's removals reach, by change address (`Plan.reach`)."""
         problems = self._prevent_destroy(changes) + self._limits(changes) + self._per_parent() + self._daily_caps(changes)
-        threshold_problems = self._thresholds(changes) + self._profiles(changes, reach or {})
-        warnings = []
-        if threshold_problems and force:
-            warnings = [f"--force: {problem.message}" for problem in threshold_problems]
+        breaches = self._thresholds(changes)
+        profiles = self._profiles(changes, reach or {})
+        if force:
+            warnings = [f"--force: {breach.message()}" for breach in breaches] + [f"--force: {p.message}" for p in profiles]
         else:
-            problems += threshold_problems
-        if problems:
-            raise PlanError(REFUSED, problems)
-        return warnings + self._cascade_notes(changes)
+            warnings = []
+            problems += [breach.problem(self.thresholds.origins) for breach in breaches] + profiles
+        warnings += self._cascade_notes(changes)
+        if not problems:
+            return None, warnings
+        return Refusal(tuple(problems), () if force else tuple(breaches)), warnings
+
+    def check(self, changes: list[Change], *, force: bool = False, reach: Mapping[str, Reach] | None = None) -> list[str]:
+        """Raise PlanError listing every problem; return the warnings (a forced threshold, what cascades)."""
+        refusal, warnings = self.review(changes, force=force, reach=reach)
+        if refusal is not None:
+            raise refusal.error()
+        return warnings
 
     def planned_cascades(self, changes: list[Change]) -> list[tuple[Resource, str]]:
         """The cascaded removals that happen under this (possibly targeted) plan: the change causing them is in it."""
@@ -113,38 +191,30 @@ class Safety:
                 )
         return problems
 
-    def _thresholds(self, changes: list[Change]) -> list[Problem]:
+    def _thresholds(self, changes: list[Change]) -> list[Breach]:
         """octoDNS's rule: too large a share of a kind's managed objects updated or deleted at once is refused."""
-        updates: Counter[Kind] = Counter()
-        deletes: Counter[Kind] = Counter()
+        updates: dict[Kind, list[str]] = {}
+        deletes: dict[Kind, list[str]] = {}
         for change in changes:
             if change.action in UPDATE_ACTIONS:
-                updates[change.kind] += 1
+                updates.setdefault(change.kind, []).append(change.address)
             elif change.action in DELETE_ACTIONS or change.action is Action.REPLACE:
-                deletes[change.kind] += 1
+                deletes.setdefault(change.kind, []).append(change.address)
         for resource, _ in self.planned_cascades(changes):
-            deletes[resource.kind] += 1
+            deletes.setdefault(resource.kind, []).append(resource.address)
         thresholds = self.thresholds
-        problems = []
+        breaches = []
         for spec in KINDS:
             existing = self.managed_counts.get(spec.kind, 0)
             if existing < thresholds.min_existing:
                 continue
-            for verb, count, fraction, key in (
-                ("update", updates[spec.kind], thresholds.update_fraction, "update_fraction"),
-                ("delete", deletes[spec.kind], thresholds.delete_fraction, "delete_fraction"),
+            for action, counted, fraction, setting in (
+                ("update", updates.get(spec.kind, []), thresholds.update_fraction, "max_update_fraction"),
+                ("delete", deletes.get(spec.kind, []), thresholds.delete_fraction, "max_delete_fraction"),
             ):
-                if count > existing * fraction:
-                    problems.append(
-                        _problem(
-                            None,
-                            f"this plan would {verb} {count} of {existing} managed {spec.plural} "
-                            f"({count / existing:.0%}), over the {verb} threshold of {fraction:.0%}",
-                            f"review the plan and run again with --force if it is intended, or raise safety.max_{key} "
-                            f"in {ROOT_MANIFEST}",
-                        )
-                    )
-        return problems
+                if len(counted) > existing * fraction:
+                    breaches.append(Breach(spec.kind, action, len(counted), existing, fraction, setting, tuple(counted)))
+        return breaches
 
     def _profiles(self, changes: list[Change], reach: Mapping[str, Reach]) -> list[Problem]:
         """`max_profiles_affected`: the profiles on the lists this plan deletes or replaces (a profile on two of them
@@ -161,12 +231,12 @@ class Safety:
             shown = ", ".join(f"{address} {count:,}" for count, address in known[:10] if count)
             more = f" and {len(known) - 10} more" if len(known) > 10 else ""
             problems.append(
-                _problem(
-                    None,
+                _at_setting(
+                    self.thresholds.origins,
+                    "max_profiles_affected",
                     f"this plan removes {len(removed)} list{'s' if len(removed) != 1 else ''} holding {total:,} profiles "
                     f"({shown}{more}), over safety.max_profiles_affected of {limit:,}",
-                    f"review the plan and run again with --force if it is intended, or raise safety.max_profiles_affected "
-                    f"in {ROOT_MANIFEST}",
+                    "review the plan; if it is intended, run again with --force, or raise safety.max_profiles_affected",
                 )
             )
         unknown = [address for address, count in counts.items() if count is None]
@@ -293,8 +363,15 @@ def _removed_with(resource: Resource) -> set[ResourceId]:
     return found
 
 
+def _at_setting(origins: Mapping[str, Origin], setting: str, message: str, hint: str) -> Problem:
+    """Located at a `safety:` setting in klaviyo.yaml, else at the section, else at the file alone."""
+    origin = origins.get(setting) or origins.get("safety") or Origin(ROOT_MANIFEST, 0, 0)
+    return Problem(origin.file, origin.line, origin.column, message, hint)
+
+
 def _problem(resource: Resource | None, message: str, hint: str) -> Problem:
-    origin = (resource.origin if resource else None) or Origin(ROOT_MANIFEST, 1, 1)
+    """Located at the object's declaration; an account-wide problem names the root manifest alone (line 0)."""
+    origin = (resource.origin if resource else None) or Origin(ROOT_MANIFEST, 0, 0)
     return Problem(origin.file, origin.line, origin.column, message, hint)
 
 

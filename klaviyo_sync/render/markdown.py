@@ -60,7 +60,13 @@ def _cut_summary(summary: str, room: int) -> str:
 
 
 def _head(view: PlanView) -> str:
-    parts = ["### klaviyo-sync plan\n\n", f"**{view.summary}**\n\n"]
+    parts = ["### klaviyo-sync plan\n\n"]
+    if view.refused:
+        parts.append("> [!CAUTION]\n> **The plan was refused by its safety checks; nothing will be applied.**\n>\n")
+        for problem, hint in view.refusal:
+            parts.append(f"> - {_text(problem)}" + (f"<br>{_text(hint)}" if hint else "") + "\n")
+        parts.append("\n")
+    parts.append(f"**{view.summary}**\n\n")
     if view.destructive:
         count = len(view.destructive)
         parts.append("> [!CAUTION]\n")

@@ -12,6 +12,8 @@ DIFF_LINE_LIMIT = 200
 DIFF_CHAR_LIMIT = 20_000
 LINE_CHAR_LIMIT = 500
 
+REFUSED_HEAD = "The plan was refused by its safety checks; nothing will be applied:"
+
 _COLORS = {"green": "32", "yellow": "33", "red": "31", "cyan": "36", "bold": "1", "dim": "2"}
 _SYMBOL_COLORS = {"+": "green", "~": "yellow", "-": "red", "-/+": "red", "+/-": "green"}
 
@@ -29,10 +31,17 @@ def render_text(data: Mapping[str, Any], *, color: bool = False, verbose: bool =
     view = plan_view(data)
     style = _Style(color)
     sections: list[list[str]] = []  # printed with one blank line between them
+    if view.refused:
+        lines = [style(REFUSED_HEAD, "red")]
+        for problem, hint in view.refusal:
+            lines.append(f"  {problem}")
+            lines.extend([f"    hint: {hint}"] if hint else [])
+        sections.append(lines)
     if view.changes:
         width = max(len(symbol) for symbol, _ in view.legend)
         legend = [f"  {style(symbol.rjust(width), _SYMBOL_COLORS[symbol])} {meaning}" for symbol, meaning in view.legend]
-        sections.append([f"klaviyo-sync will make these changes (Klaviyo API revision {view.revision}):", "", *legend])
+        will = "would make these changes, were the plan not refused" if view.refused else "will make these changes"
+        sections.append([f"klaviyo-sync {will} (Klaviyo API revision {view.revision}):", "", *legend])
         if view.alerts:
             sections.append([style("What customers receive changes:", "red"), *(f"  !! {alert}" for alert in view.alerts)])
         sections.extend(_change_block(change, style) for change in view.changes)

@@ -111,16 +111,34 @@ class PlanView:
     alerts: list[str] = field(default_factory=list)
     # One line per removal that reaches beyond its object: "list["A"] delete: 12,430 profiles on this list; ...".
     reach: list[str] = field(default_factory=list)
+    # Why the safety checks refused the plan, each as (where: what, how to fix); empty when it was not refused.
+    refusal: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.refusal)
 
 
 def printable(text: str) -> str:
     return text.translate(_CONTROL) if _HAS_CONTROL.search(text) else text
 
 
-def summary_line(counts: Mapping[str, int]) -> str:
+def summary_line(counts: Mapping[str, int], *, refused: bool = False) -> str:
+    counted = f"{counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete"
+    if refused:
+        return f"Refused plan: {counted}. Nothing will be applied."
     if not any(counts.values()):
         return "No changes. The account matches the manifests."
-    return f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete."
+    return f"Plan: {counted}."
+
+
+def refusal_lines(refusal: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Each problem of a refusal as (`file:line:column: message`, hint); line 0 names the file alone."""
+    lines = []
+    for problem in (refusal or {}).get("problems", []):
+        where = f"{problem['file']}:{problem['line']}:{problem['column']}" if problem["line"] else problem["file"]
+        lines.append((printable(f"{where}: {problem['message']}"), printable(problem.get("hint", ""))))
+    return lines
 
 
 def plan_view(data: Mapping[str, Any]) -> PlanView:
@@ -130,10 +148,11 @@ def plan_view(data: Mapping[str, Any]) -> PlanView:
     symbols_used = {view.symbol for view in changes}
     legend = [(symbol, meaning) for symbol, meaning in LEGEND.items() if symbol in symbols_used]
     counts = dict(data["summary"])
+    refusal = refusal_lines(data.get("refusal"))
     return PlanView(
         changes=changes,
         counts=counts,
-        summary=summary_line(counts),
+        summary=summary_line(counts, refused=bool(refusal)),
         legend=legend,
         destructive=[view for view in changes if view.action in ("delete", "unlink", "replace")],
         warnings=[printable(warning) for warning in data.get("warnings", [])],
@@ -142,6 +161,7 @@ def plan_view(data: Mapping[str, Any]) -> PlanView:
         notes=review_notes(data["changes"]),
         alerts=[alert for view in changes for alert in view.alerts],
         reach=[f"{view.address} {view.action}: {'; '.join(view.reach)}" for view in changes if view.reach],
+        refusal=refusal,
     )
 
 

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from klaviyo_sync.emulator import Emulator
 from klaviyo_sync.emulator.server import serve_in_background
 from tests.frontdoor import ci_files
 from tests.frontdoor.ci_files import parse_invocation
@@ -156,6 +157,22 @@ def test_plan_step_reports_an_invalid_project_in_the_comment_and_fails_the_job(t
     assert "exitcode=1" in (tmp_path / "github-output.txt").read_text()
     comment = (tmp_path / "plan.md").read_text(encoding="utf-8")
     assert comment.startswith("### klaviyo-sync plan failed") and "manifests/lists.yaml:" in comment
+
+
+def test_plan_step_posts_a_refused_plan_in_full_and_fails_the_job(tmp_path: ci_files.Path) -> None:
+    """A plan its safety checks refuse is the comment (refusal first), not an error box; the job still fails."""
+    project = tmp_path / "klaviyo"
+    project.mkdir()
+    lists = "".join(f"  - name: List {index:03d}\n" for index in range(151))  # over Klaviyo's 150 list creations a day
+    (project / "klaviyo.yaml").write_text(f"version: 1\nlists:\n{lists}", encoding="utf-8")
+    with serve_in_background(emulator=Emulator()) as base_url:
+        script, env = _github_step(ci_files.GITHUB_PLAN, "Plan")
+        step = _run_step(script, env, tmp_path, base_url)
+    assert step.returncode == 0, step.stderr
+    assert "exitcode=1" in (tmp_path / "github-output.txt").read_text()
+    comment = (tmp_path / "plan.md").read_text(encoding="utf-8")
+    assert comment.startswith("### klaviyo-sync plan\n\n> [!CAUTION]\n> **The plan was refused by its safety checks")
+    assert "this plan creates 151 lists, but only 150 of Klaviyo" in comment and "| `+` | create |" in comment
 
 
 def test_plan_step_treats_any_exit_but_0_and_2_as_a_failure(tmp_path: ci_files.Path) -> None:

@@ -16,6 +16,7 @@ class Thresholds:
     delete_fraction: float = 0.30
     min_existing: int = 10
     max_profiles_affected: int | None = None
+    origins: dict[str, Origin] = field(default_factory=dict)
 
 
 @dataclass

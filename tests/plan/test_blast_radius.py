@@ -109,12 +109,13 @@ def test_max_profiles_affected_refuses_the_delete_without_force(tmp_path: Path, 
     seed_newsletter(emulator_server)
     root = project(tmp_path, "safety: {max_profiles_affected: 1000}")
     code, out, err = plan(emulator_server, str(root))
-    assert code == 1
-    assert (
-        'this plan removes 1 list holding 12,430 profiles (list["Newsletter"] 12,430), over '
-        "safety.max_profiles_affected of 1,000" in err
+    assert code == 1 and err.startswith("Error: the plan was refused")
+    # Refused, and still shown: the refusal first, located at the setting, then the plan with the list's reach.
+    assert out.splitlines()[1].endswith(
+        'klaviyo.yaml:3:10: this plan removes 1 list holding 12,430 profiles (list["Newsletter"] 12,430), over '
+        "safety.max_profiles_affected of 1,000"
     )
-    assert "--force" in err
+    assert "run again with --force" in out and "! 12,430 profiles on this list" in out
 
     code, out, err = plan(emulator_server, str(root), "--force")
     assert code == 0, err
@@ -122,7 +123,7 @@ def test_max_profiles_affected_refuses_the_delete_without_force(tmp_path: Path, 
     assert "--force: this plan removes 1 list holding 12,430 profiles" in out
 
     applied = run_cli(["apply", str(root), "--auto-approve", "--base-url", emulator_server.base_url])
-    assert applied.exit_code == 1 and "max_profiles_affected" in applied.stderr
+    assert applied.exit_code == 1 and "max_profiles_affected" in applied.stdout
     assert any(lst["name"] == "Newsletter" for lst in _lists(emulator_server))  # nothing was deleted
 
 

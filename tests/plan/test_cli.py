@@ -82,14 +82,19 @@ def test_verbose_lists_unmanaged_objects(tmp_path: Path, emulator_server: Served
 def test_refused_plan_exits_1_with_the_manifest_line(tmp_path: Path, emulator_server: ServedEmulator) -> None:
     path = project("prevent-destroy", tmp_path, emulator_server)
     code, out, err = plan(emulator_server, str(path), "--detailed-exitcode")
-    assert code == 1 and out == ""
-    assert 'klaviyo.yaml:3:5: tag_group["Channel"] has prevent_destroy' in err and "Traceback" not in err
+    assert code == 1 and "Traceback" not in err
+    refusal, problem = out.splitlines()[:2]
+    assert refusal == "The plan was refused by its safety checks; nothing will be applied:"
+    assert problem.endswith(
+        'klaviyo.yaml:3:5: tag_group["Channel"] has prevent_destroy, but this plan replaces it (exclusive cannot change in place)'
+    )
+    assert err == "Error: the plan was refused (1 problem, listed at its top): nothing will be applied\n"
 
 
 def test_threshold_needs_force(tmp_path: Path, emulator_server: ServedEmulator) -> None:
     path = project("threshold-refused", tmp_path, emulator_server)
-    code, _, err = plan(emulator_server, str(path))
-    assert code == 1 and "--force" in err
+    code, out, err = plan(emulator_server, str(path))
+    assert code == 1 and "run again with --force" in out and "refused" in err
     code, out, _ = plan(emulator_server, str(path), "--force")
     assert code == 0 and "! --force: this plan would update 4 of 10 managed templates" in out
 
