@@ -141,7 +141,7 @@ def write_export(result: ExportResult, out_dir: Path, *, force: bool = False) ->
     if out_dir.exists() and not out_dir.is_dir():
         raise ConfigError(f"{out_dir} exists and is not a directory", hint="choose another --out")
     targets = [out_dir / relative for relative in sorted(result.files)]
-    linked = sorted({link for relative in sorted(result.files) for link in _symlinks_on_the_way(out_dir, relative)})
+    linked = sorted({link for relative in sorted(result.files) for link in symlinks_on_the_way(out_dir, relative)})
     if linked:
         shown = ", ".join(str(p) for p in linked[:5]) + (f" and {len(linked) - 5} more" if len(linked) > 5 else "")
         raise ConfigError(
@@ -167,7 +167,7 @@ def write_export(result: ExportResult, out_dir: Path, *, force: bool = False) ->
     return targets
 
 
-def _symlinks_on_the_way(out_dir: Path, relative: str) -> list[Path]:
+def symlinks_on_the_way(out_dir: Path, relative: str) -> list[Path]:
     """The symlinks among the folders and file that `relative` names below `out_dir`."""
     found: list[Path] = []
     path = out_dir

@@ -76,7 +76,7 @@ def body(plan: dict[str, Any], markdown: str, since: datetime | None, now: datet
         f"### {TITLE}",
         "",
         f"Checked {_shown(now)}: applying `main` now would make {len(plan.get('changes', []))} change(s) to the account. "
-        "Bring the edits made in Klaviyo into the manifests, or apply `main` to undo them.",
+        "Bring the edits made in Klaviyo into git with `klaviyo-sync export --into`, or apply `main` to undo them.",
         "",
     ]
     since_text = f"since the last apply ({_shown(since)})" if since is not None else "(no successful apply was found)"
