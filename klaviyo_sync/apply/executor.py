@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from klaviyo_sync.apply.ids import IdBook
+from klaviyo_sync.apply.late import LATE_COMMIT_WINDOW, LateCommits, check_late_commits
 from klaviyo_sync.apply.report import AppliedChange, ApplyReport, FailedChange
 from klaviyo_sync.apply.schedule import LINK_ACTIONS, Task, build_tasks, burst_limit
 from klaviyo_sync.apply.steps import Client, PartialChangeError, StepContext, run_change, run_link_batch
@@ -27,7 +28,8 @@ from klaviyo_sync.resources import Change, Kind, Plan, State
 
 @dataclass(frozen=True)
 class ApplyEvent:
-    """Progress of one change: `started`, `applied` (with `id`), `failed` (with `error`), or `verifying` (no change)."""
+    """Progress of one change: `started`, `applied` (with `id`), `failed` (with `error`); or, with no change,
+    `settling` (waiting to check creates without a clear answer) and `verifying`."""
 
     type: str
     change: Change | None = None
@@ -61,12 +63,14 @@ async def apply_plan(
     verify: bool = True,
     in_flight_limit: int | None = None,
     retry_delay: float = 0.2,
+    late_commit_window: float = LATE_COMMIT_WINDOW,
 ) -> ApplyReport:
     """Apply `plan` through `client`; returns the report, or raises `ApplyError(report)` if anything is left undone.
 
     `live` is the account as read for the plan (or for the staleness check), used with the plan's `live_ids` to
     find the ids of objects the plan refers to but does not change. `in_flight_limit` caps the changes running
-    at once per endpoint below its burst limit (1 runs them one at a time).
+    at once per endpoint below its burst limit (1 runs them one at a time). `late_commit_window`: how long a create
+    without a clear answer gets to commit before the run looks its name up again (`klaviyo_sync.apply.late`).
     """
     from klaviyo_sync.live import read_live_state  # the reader pulls in the HTTP stack; keep this module light
 
@@ -75,8 +79,14 @@ async def apply_plan(
         return report
     emit = on_event or (lambda event: None)
     context = StepContext(client=client, ids=IdBook(live, plan.changes, plan.live_ids), retry_delay=retry_delay)
-    runner = _Runner(build_tasks(plan.changes), context, report, emit, interruption or Interruption(), in_flight_limit)
+    interruption = interruption or Interruption()
+    runner = _Runner(build_tasks(plan.changes), context, report, emit, interruption, in_flight_limit)
     await runner.run()
+    if context.unclear:
+        emit(ApplyEvent("settling"))
+        stop = interruption.abandon if report.interrupted else interruption.stop
+        found = await check_late_commits(client, context.unclear, plan.fingerprint, window=late_commit_window, stop=stop)
+        _take_in(report, found)
     order = {id(change): index for index, change in enumerate(plan.changes)}
     report.applied.sort(key=lambda item: order[id(item.change)])
     report.failed.sort(key=lambda item: order[id(item.change)])
@@ -93,7 +103,20 @@ async def apply_plan(
     return report
 
 
+def _take_in(report: ApplyReport, found: LateCommits) -> None:
+    """The late-commit check's findings; a create that stopped as unknown and committed late counts as applied."""
+    report.late_commits.extend(found.notes)
+    report.duplicates.extend(found.duplicates)
+    for failure in list(report.failed):
+        desired = failure.change.desired
+        if desired is not None and desired.rid in found.committed:
+            report.failed.remove(failure)
+            report.applied.append(AppliedChange(failure.change, found.committed[desired.rid]))
+
+
 def _failure_message(report: ApplyReport) -> str:
+    if report.duplicates:
+        return f"Apply left {len(report.duplicates)} duplicate(s) it caused in the account: " + "; ".join(report.duplicates[:5])
     if report.interrupted:
         return "Apply interrupted: " + _remaining(report)
     if report.drift:

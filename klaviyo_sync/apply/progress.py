@@ -48,6 +48,9 @@ class Progress:
         if event.type == "verifying":
             self._line("Reading the account back to confirm the changes took effect...")
             return
+        if event.type == "settling":
+            self._line("Waiting for creates without a clear answer to settle, then looking them up for copies committed late...")
+            return
         if change is None:
             return
         if event.type == "started":

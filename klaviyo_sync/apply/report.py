@@ -38,10 +38,14 @@ class ApplyReport:
     interrupted: bool = False
     drift: list[str] = field(default_factory=list)  # differences still present after a complete apply
     verified: bool = False  # the account was read back after the apply and compared
+    # What the check for creates committed late found and did (`klaviyo_sync.apply.late`), and the duplicates
+    # it caused that are still in the account.
+    late_commits: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.failed or self.not_attempted or self.abandoned or self.interrupted or self.drift)
+        return not (self.failed or self.not_attempted or self.abandoned or self.interrupted or self.drift or self.duplicates)
 
     def counts(self) -> dict[str, int]:
         """Applied changes by summary bucket; a replace counts as one create and one delete."""
@@ -122,9 +126,16 @@ def render_report_text(report: ApplyReport) -> str:
         if report.not_attempted:
             lines.append(f"Not attempted ({len(report.not_attempted)}):")
             lines.extend(f"  {change.action.value} {describe_change(change)}" for change in report.not_attempted)
-        if report.drift:
-            lines.append("Still different after apply:")
-            lines.extend(f"  {text}" for text in report.drift)
+        for title, found in (
+            ("Still different after apply:", report.drift),
+            (f"Duplicates this apply caused, still in the account ({len(report.duplicates)}):", report.duplicates),
+        ):
+            if found:
+                lines.append(title)
+                lines.extend(f"  {text}" for text in found)
+    if report.late_commits:
+        lines.append("Creates without a clear answer, checked after the run:")
+        lines.extend(f"  {text}" for text in report.late_commits)
     lines.append(report.summary_line())
     return "\n".join(lines)
 
@@ -159,4 +170,6 @@ def report_to_json(report: ApplyReport) -> dict[str, Any]:
         "not_attempted": [_change_json(change) for change in report.not_attempted],
         "verified": report.verified,
         "drift": list(report.drift),
+        "late_commits": list(report.late_commits),
+        "duplicates": list(report.duplicates),
     }

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
 from klaviyo_sync.apply.ids import IdBook
+from klaviyo_sync.apply.late import UnclearCreate
 from klaviyo_sync.errors import ApiError, KlaviyoSyncError, NotFoundError, ServerError, TransportError
 from klaviyo_sync.resources import Action, Change, Kind, ReplaceMode, Resource
 
@@ -41,6 +43,7 @@ class Client(Protocol):
     async def tag_lists(self, tag_id: str, list_ids: Iterable[str]) -> None: ...
     async def untag_lists(self, tag_id: str, list_ids: Iterable[str]) -> None: ...
     async def find_ids_by_name(self, kind: Kind, name: str, group_id: str | None = None) -> list[str]: ...
+    async def find_named(self, kind: Kind, name: str, group_id: str | None = None) -> list[dict[str, Any]]: ...
 
 
 class PartialChangeError(KlaviyoSyncError):
@@ -62,6 +65,9 @@ class StepContext:
     ids: IdBook
     # Pause between attempts of a create whose outcome was unknown and which turned out not to exist.
     retry_delay: float = 0.2
+    # Creates some attempt of which failed without saying whether it committed: checked once the run is over
+    # (`klaviyo_sync.apply.late`), since such a request can still commit after the look-up that followed it.
+    unclear: list[UnclearCreate] = field(default_factory=list)
 
 
 async def create_exactly_once(
@@ -71,6 +77,7 @@ async def create_exactly_once(
     create: Callable[[], Awaitable[str]],
     group_id: str | None = None,
     existing: Collection[str] = (),
+    desired: Resource | None = None,
 ) -> str:
     """Create an object the plan says does not exist yet, never twice.
 
@@ -84,12 +91,15 @@ async def create_exactly_once(
       sending it again could make a second copy, so it is not repeated in this run: the change fails with an
       unknown outcome, the apply does not report success, and the next plan shows whether it landed.
     `existing`: ids that already held the name before this create (the old half of a create-first replace), so
-    never taken for the new object.
+    never taken for the new object. `desired`: what is created. A create that may still have a request in flight
+    when it returns or fails (more than one unclear attempt, or none found) goes to `ctx.unclear`, to be looked up
+    again once the run is over: such a request can commit after the look-up here.
     """
     last_error: ApiError | None = None
+    unclear = None if desired is None else UnclearCreate(desired, group_id, tuple(existing), 0.0)
     for attempt in range(CREATE_ATTEMPTS):
         try:
-            return await create()
+            new_id = await create()
         except TransportError as exc:
             if exc.ambiguous:
                 last_error = exc
@@ -99,9 +109,18 @@ async def create_exactly_once(
                 continue
         except ServerError as exc:
             last_error = exc
+        else:
+            _still_unclear(ctx, unclear, new_id)  # an earlier attempt may commit yet
+            return new_id
+        if unclear is not None:
+            unclear.attempts += 1
+            unclear.failed_at = time.monotonic()
         found = [object_id for object_id in await ctx.client.find_ids_by_name(kind, name, group_id) if object_id not in existing]
         if len(found) == 1:
+            if unclear is not None and unclear.attempts > 1:  # one request is accounted for, not every one
+                _still_unclear(ctx, unclear, found[0])
             return found[0]
+        _still_unclear(ctx, unclear, None)
         if len(found) > 1:
             raise DuplicateAfterCreateError(
                 f"{kind.spec.label} {name!r} now exists {len(found)} times (ids {', '.join(found)}) after an interrupted create",
@@ -118,6 +137,15 @@ async def create_exactly_once(
         await _pause(ctx, attempt)
     assert last_error is not None
     raise last_error
+
+
+def _still_unclear(ctx: StepContext, unclear: UnclearCreate | None, kept: str | None) -> None:
+    """Record a create for the look-up after the run, with the id it ended with (None: it stopped unknown)."""
+    if unclear is None or not unclear.attempts:
+        return
+    unclear.kept = kept
+    if all(recorded is not unclear for recorded in ctx.unclear):
+        ctx.unclear.append(unclear)
 
 
 async def _pause(ctx: StepContext, attempt: int) -> None:
@@ -143,7 +171,7 @@ async def create_object(ctx: StepContext, desired: Resource, existing: Collectio
         raise ValueError(f"cannot create a {desired.kind.spec.label} on its own")
     scope = requests.lookup_scope(desired, ctx.ids)
     create = partial(requests.create, ctx.client, desired, ctx.ids)
-    new_id = await create_exactly_once(ctx, desired.kind, desired.name, create, scope, existing)
+    new_id = await create_exactly_once(ctx, desired.kind, desired.name, create, scope, existing, desired)
     ctx.ids.record(desired.kind, desired.key, new_id)
     return new_id
 
@@ -188,7 +216,7 @@ async def clone_template(ctx: StepContext, change: Change) -> str:
     source_id = ctx.ids.require(Kind.TEMPLATE, (desired.clone_from,))
     name = desired.name
     client = ctx.client
-    new_id = await create_exactly_once(ctx, Kind.TEMPLATE, name, lambda: client.clone_template(source_id, name))
+    new_id = await create_exactly_once(ctx, Kind.TEMPLATE, name, lambda: client.clone_template(source_id, name), desired=desired)
     ctx.ids.record(Kind.TEMPLATE, desired.key, new_id)
     content = {k: desired.attrs[k] for k in desired.kind.spec.content_fields if desired.attrs.get(k) is not None}
     if content:

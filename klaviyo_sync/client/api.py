@@ -205,6 +205,10 @@ class KlaviyoClient(KlaviyoHttp):
         the exact name (and group) is checked here too, so a looser server-side match can never mislead. No sparse
         fieldsets: the spec's response schemas require attributes that `fields[...]` would drop.
         """
+        return [item["id"] for item in await self.find_named(kind, name, group_id)]
+
+    async def find_named(self, kind: Kind, name: str, group_id: str | None = None) -> list[dict[str, Any]]:
+        """The live objects `find_ids_by_name` finds, as listed (id and attributes), to tell copies apart."""
         requests = kind.spec.requests
         lookup = requests.lookup if requests is not None else None
         if lookup is None:
@@ -213,7 +217,7 @@ class KlaviyoClient(KlaviyoHttp):
         condition = any_of("name", [name]) if lookup.list_filter else equals("name", name)
         params = {"filter": condition, **lookup.params}
         relationship = lookup.scope_relationship if group_id is not None else None
-        return await self._ids_named(lookup.operation, params, name, relationship, group_id)
+        return await self._named(lookup.operation, params, name, relationship, group_id)
 
     async def blocks_named(self, name: str) -> list[dict[str, Any]]:
         """Every universal content block named exactly `name`, as listed: id and attributes (created, updated,
@@ -224,18 +228,18 @@ class KlaviyoClient(KlaviyoHttp):
             found.extend(item for item in page.get("data") or [] if (item.get("attributes") or {}).get("name") == name)
         return found
 
-    async def _ids_named(
+    async def _named(
         self, operation_id: str, params: dict[str, str], name: str, relationship: str | None, scope_id: str | None
-    ) -> list[str]:
-        ids: list[str] = []
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
         async for page in self.paginate(operation_id, params):
             for item in page.get("data") or []:
                 if (item.get("attributes") or {}).get("name") != name:
                     continue
                 if relationship is not None and related_id(item, relationship) != scope_id:
                     continue
-                ids.append(item["id"])
-        return ids
+                found.append(item)
+        return found
 
 
 def related_id(resource: Mapping[str, Any], relationship: str) -> str | None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from klaviyo_sync.apply.late import LATE_COMMIT_WINDOW
 from klaviyo_sync.asyncrun import run
 from klaviyo_sync.commands.common import (
     Connection,
@@ -103,6 +104,15 @@ abandons the requests in flight.""",
     metavar="SECONDS",
     help="Wait this long for another apply to this account to finish; 0 refuses at once.",
 )
+@click.option(
+    "--late-commit-window",
+    type=click.FloatRange(min=0),
+    default=LATE_COMMIT_WINDOW,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a create that got no clear answer (a timeout, a 5xx) may take to commit before apply looks it up "
+    "again for a copy committed late; only such creates wait.",
+)
 @no_color_option
 @connection_options
 def command(
@@ -114,6 +124,7 @@ def command(
     targets: tuple[str, ...],
     project_dir: Path | None,
     lock_timeout: float,
+    late_commit_window: float,
     no_color: bool,
     connection: ConnectionOptions,
 ) -> None:
@@ -129,14 +140,14 @@ def command(
 
         root = project_dir or Path(".")
         with problems_from_cwd(root), loading_project(root, values) as loading, open_connection(connection) as conn:
-            asyncio.run(_apply_saved(saved_plan, saved_data, loading, conn, output, lock_timeout))
+            asyncio.run(_apply_saved(saved_plan, saved_data, loading, conn, output, (lock_timeout, late_commit_window)))
         return
     if project_dir is not None:
         raise ConfigError(
             "--project is for a saved plan; give the project as PATH instead", hint=f"klaviyo-sync apply {project_dir}"
         )
     try:
-        _plan_and_apply(path, values, auto_approve, force, targets, lock_timeout, connection, output)
+        _plan_and_apply(path, values, auto_approve, force, targets, (lock_timeout, late_commit_window), connection, output)
     except PlanError as exc:  # refused by its safety checks: shown in full, refusal first
         from klaviyo_sync.commands.plan import refuse, refused_plan
 
@@ -151,7 +162,7 @@ def _plan_and_apply(
     auto_approve: bool,
     force: bool,
     targets: tuple[str, ...],
-    lock_timeout: float,
+    waits: tuple[float, float],  # --lock-timeout, --late-commit-window
     connection: ConnectionOptions,
     output: Output,
 ) -> None:
@@ -178,7 +189,7 @@ def _plan_and_apply(
                 )
             return again
 
-        asyncio.run(_apply_locked(project, derive, conn, output, lock_timeout))
+        asyncio.run(_apply_locked(project, derive, conn, output, waits))
 
 
 def _read_saved_plan(path: Path) -> tuple[Plan, dict[str, Any]]:
@@ -216,7 +227,7 @@ def _differences(first: Plan, again: Plan) -> list[str]:
 
 
 async def _apply_locked(
-    project: Project, derive: Callable[[State], Plan], conn: Connection, output: Output, lock_timeout: float
+    project: Project, derive: Callable[[State], Plan], conn: Connection, output: Output, waits: tuple[float, float]
 ) -> None:
     """Take the account's lock, read the account again under it, derive the plan (which refuses when it is no
     longer the one reviewed) and apply it; the lock is released however this ends."""
@@ -230,6 +241,7 @@ async def _apply_locked(
         output.echo(f"Waiting for another apply to finish: {holder.describe()}")
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
+        lock_timeout, late_commit_window = waits  # --lock-timeout, --late-commit-window
         lock = AccountLock(client, wait=lock_timeout, on_wait=waiting)
         async with lock.held():
             live = await read_live_state(
@@ -245,7 +257,7 @@ async def _apply_locked(
                 output.echo("No changes left to make: another apply made them while this one waited for the lock.")
                 _emit_json_result(output, None)
                 return
-            await _apply(plan, live, conn, output)
+            await _apply(plan, live, conn, output, late_commit_window)
 
 
 def _show_plan(plan: Plan, output: Output) -> None:
@@ -267,7 +279,7 @@ def _confirm(output: Output) -> None:
 
 
 async def _apply_saved(
-    saved: Plan, data: dict[str, Any], loading: ProjectLoading, conn: Connection, output: Output, lock_timeout: float
+    saved: Plan, data: dict[str, Any], loading: ProjectLoading, conn: Connection, output: Output, waits: tuple[float, float]
 ) -> None:
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
@@ -294,10 +306,10 @@ async def _apply_saved(
     if plan.empty:
         _emit_json_result(output, None)
         return
-    await _apply_locked(project, derive, conn, output, lock_timeout)
+    await _apply_locked(project, derive, conn, output, waits)
 
 
-async def _apply(plan: Plan, live: State, conn: Connection, output: Output) -> None:
+async def _apply(plan: Plan, live: State, conn: Connection, output: Output, late_commit_window: float) -> None:
     from klaviyo_sync.apply import Interruption, apply_plan, render_report_text
     from klaviyo_sync.apply.progress import Progress
     from klaviyo_sync.client import KlaviyoClient
@@ -308,7 +320,14 @@ async def _apply(plan: Plan, live: State, conn: Connection, output: Output) -> N
     try:
         async with KlaviyoClient(conn.api_key, base_url=conn.base_url, on_wait=progress.on_wait) as client:
             with _signals_to(interruption):
-                report = await apply_plan(plan, client, live=live, on_event=progress.on_event, interruption=interruption)
+                report = await apply_plan(
+                    plan,
+                    client,
+                    live=live,
+                    on_event=progress.on_event,
+                    interruption=interruption,
+                    late_commit_window=late_commit_window,
+                )
     except ApplyError as exc:
         progress.close()
         output.echo(render_report_text(exc.report))

@@ -3,7 +3,9 @@
 `Emulator.process` is the whole request pipeline, independent of any server: URL length (414), control routes,
 routing (404/405), authentication (401), revision (400), key scopes (403), rate limits (429), injected faults,
 content type (415), size (413), query and body checks (400), then the operation itself, its document,
-persistence and the request log. The ASGI app (`app.py`) and the in-process httpx transports (`transport.py`)
+persistence and the request log. A request the `late` fault holds is processed (and logged) only when it
+commits: `handle_async` holds it, or, for an in-process transport or when a 5xx was answered at once, a timer
+thread commits it in the background. The ASGI app (`app.py`) and the in-process httpx transports (`transport.py`)
 are two thin ways in, each built by its caller around an emulator (`EmulatorApp(emu)`, `EmulatorTransport(emu)`),
 as httpx builds `WSGITransport(app)`; this module knows neither.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +37,7 @@ from klaviyo_sync.emulator.messages import (
     MAX_BODY_BYTES,
     EmuRequest,
     EmuResponse,
+    LateCommit,
     RequestRecord,
     parse_json_body,
 )
@@ -93,9 +97,13 @@ class Emulator:
         self.request_log: list[RequestRecord] = []
         self._observers: list[Observer] = []
         self.closing = threading.Event()  # set while a server shuts down, to cut injected timeouts short
+        self._late_timers: list[threading.Timer] = []  # late commits still to come in the background
         self._reset_runtime()
 
     def _reset_runtime(self) -> None:
+        for timer in self._late_timers:
+            timer.cancel()
+        self._late_timers.clear()
         scale = self.config.rate_limits
         self.limiter = RateLimiter(scale, self.config.monotonic) if scale is not None else None
         faults = self.config.faults
@@ -159,12 +167,29 @@ class Emulator:
 
     # -- the pipeline -----------------------------------------------------------------------------
 
-    async def handle_async(self, request: EmuRequest) -> EmuResponse:
+    async def handle_async(self, request: EmuRequest, *, hold_late: bool = True) -> EmuResponse:
+        """`hold_late`: hold a late request that has no answer until it commits, then answer it (a server); False
+        commits it in the background and returns at once (an in-process transport raises the client's timeout)."""
         response = self.process(request)
+        late = response.late
+        if late is not None and (late.answered or not hold_late):
+            self.commit_later(late)
+        elif late is not None:
+            deadline = time.monotonic() + late.seconds
+            while time.monotonic() < deadline and not self.closing.is_set():
+                await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            return late.commit()
         delay = self.response_delay(response)
         if delay > 0:
             await asyncio.sleep(delay)
         return response
+
+    def commit_later(self, late: LateCommit) -> None:
+        """Commit a late request in a timer thread, `late.seconds` from now (`reset` cancels it)."""
+        timer = threading.Timer(late.seconds, late.commit)
+        timer.daemon = True
+        self._late_timers = [pending for pending in self._late_timers if pending.is_alive()] + [timer]
+        timer.start()
 
     def response_delay(self, response: EmuResponse) -> float:
         """Seconds to hold an answer back: the configured latency (API routes only) plus injected latency."""
@@ -180,12 +205,16 @@ class Emulator:
         if is_control(request):
             return handle_control(self, request)
         response, account = self._api(request)
+        if response.late is None or response.late.answered:  # else logged when it commits
+            self._record(request, response, account)
+        return response
+
+    def _record(self, request: EmuRequest, response: EmuResponse, account: str | None) -> None:
         record = RequestRecord(request.method, request.path, response.operation_id, response.status, account, response.fault)
         with self.store.lock:
             self.request_log.append(record)
         for observer in list(self._observers):
             observer(request, response)
-        return response
 
     def _api(self, request: EmuRequest) -> tuple[EmuResponse, str | None]:
         route = routing.match(request.method, request.path) if request.path.startswith("/api/") else None
@@ -234,6 +263,49 @@ class Emulator:
             response.headers.update(fault.headers)  # e.g. Retry-After from the fault's retry-after option
             response.delay_s, response.fault = fault.latency_s, "html" if fault.html else "error"
             return response
+        if fault.late_s is not None:
+            return self._late(request, op_id, path_id, api_key, query_pairs, rate_headers, fault.late_s, fault.late_answer)
+        response = self._execute(request, op_id, path_id, api_key, query_pairs)
+        response.headers.update(rate_headers)
+        response.headers["X-Klaviyo-API-Revision"] = REVISION
+        response.delay_s = fault.latency_s
+        response.drop = fault.drop
+        response.timeout_s = fault.timeout_s
+        response.fault = fault.after_commit_kind
+        return response
+
+    def _late(
+        self,
+        request: EmuRequest,
+        op_id: str,
+        path_id: str | None,
+        api_key: str,
+        query_pairs: list[tuple[str, str]],
+        rate_headers: dict[str, str],
+        seconds: float,
+        answer: int | None,
+    ) -> EmuResponse:
+        """A request processed only `seconds` after it arrived; with `answer`, that 5xx goes out at once."""
+
+        def commit() -> EmuResponse:
+            with self.store.lock:
+                response = self._execute(request, op_id, path_id, api_key, query_pairs)
+            response.headers.update(rate_headers)
+            response.headers["X-Klaviyo-API-Revision"] = REVISION
+            response.fault = "late"
+            if answer is None:  # logged once: as the 5xx its client saw, or now, as the answer it was held for
+                self._record(request, response, account_id(api_key))
+            return response
+
+        response = self._server_error(answer, False, op_id) if answer is not None else EmuResponse(0, {}, b"", op_id)
+        response.fault = "late"
+        response.late = LateCommit(seconds, commit, answered=answer is not None)
+        return response
+
+    def _execute(
+        self, request: EmuRequest, op_id: str, path_id: str | None, api_key: str, query_pairs: list[tuple[str, str]]
+    ) -> EmuResponse:
+        """The operation itself, past every check and fault: its document, and the state saved after a write."""
         try:
             body = self._read_body(request, op_id)
             query = parse_query(operation(op_id), query_pairs)
@@ -253,12 +325,6 @@ class Emulator:
             if document is not None:
                 response.body = json.dumps(document, ensure_ascii=False).encode("utf-8")
                 response.headers["Content-Type"] = JSON_API
-        response.headers.update(rate_headers)
-        response.headers["X-Klaviyo-API-Revision"] = REVISION
-        response.delay_s = fault.latency_s
-        response.drop = fault.drop
-        response.timeout_s = fault.timeout_s
-        response.fault = fault.after_commit_kind
         return response
 
     def _authenticate(self, request: EmuRequest) -> tuple[str | None, EmuResponse | None]:

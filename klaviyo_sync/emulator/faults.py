@@ -9,6 +9,11 @@ A fault spec is a `;`-separated list of rules, each `OPERATIONS:KIND[=ARG][,retr
                 storm=N           this request and the next N-1 to the same operation get 429 (`Retry-After: 0`)
                 drop              the change is committed, then the connection drops mid-response
                 timeout=SECONDS   the change is committed, then no response for SECONDS (60 by default)
+                late=SECONDS      the request is held SECONDS (36 by default) before it is processed, so the change
+                                  commits late: a client that gave up earlier saw no answer, and a look-up it made
+                                  meanwhile found nothing (seen: a create held 36 s after a 30 s client timeout)
+    answer STATUS     (late only) answer that 5xx at once and commit later all the same, as a gateway that
+                      gives up (504, 524) while the origin goes on: `late=2,answer=504`
     retry-after WHEN  (error and html only) send `Retry-After` with the 5xx, as Klaviyo or a CDN may on a 503:
                       SECONDS as delta-seconds (`retry-after=30`; a fraction is kept, for scaled test runs), or
                       `date+SECONDS` as an HTTP-date that many whole seconds from now (`retry-after=date+30`)
@@ -33,11 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
-KINDS = ("latency", "error", "html", "storm", "drop", "timeout")
-DEFAULT_ARGS = {"error": 500.0, "html": 503.0, "storm": 3.0, "timeout": 60.0}
+KINDS = ("latency", "error", "html", "storm", "drop", "timeout", "late")
+DEFAULT_ARGS = {"error": 500.0, "html": 503.0, "storm": 3.0, "timeout": 60.0, "late": 36.0}
 _RULE = re.compile(
     r"^(?P<ops>[A-Za-z0-9_*?\-\[\]]+):(?P<kind>[a-z]+)(?:=(?P<arg>\d+(?:\.\d+)?))?"
-    r"(?:,retry-after=(?P<retry_after>date\+\d+|\d+(?:\.\d+)?))?"
+    r"(?:,retry-after=(?P<retry_after>date\+\d+|\d+(?:\.\d+)?))?(?:,answer=(?P<answer>\d+))?"
     r"(?:@(?P<p>0?\.\d+|1(?:\.0+)?|0)|#(?P<nth>\d+))?$"
 )
 
@@ -54,6 +59,7 @@ class FaultRule:
     probability: float | None = None
     nth: int | None = None
     retry_after: str | None = None  # "SECONDS" or "date+SECONDS", sent as a Retry-After header with the 5xx
+    answer: int | None = None  # late only: the 5xx sent at once, before the late commit
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -62,6 +68,8 @@ class FaultRule:
             raise FaultSpecError(f"{self.kind}={self.arg:g}: the status must be a 5xx")
         if self.retry_after is not None and self.kind not in ("error", "html"):
             raise FaultSpecError(f"{self.kind}: retry-after goes only with error=5xx or html=5xx")
+        if self.answer is not None and (self.kind != "late" or not 500 <= self.answer <= 599):
+            raise FaultSpecError(f"{self.kind}: answer=STATUS goes only with late=SECONDS, and is a 5xx")
 
     def retry_after_header(self, now: float) -> str | None:
         """The `Retry-After` value to send at wall-clock time `now`, if this rule asks for one."""
@@ -81,7 +89,8 @@ def parse_fault_spec(text: str) -> list[FaultRule]:
         if match is None:
             raise FaultSpecError(
                 f"cannot read the fault rule '{part}'; write OPERATIONS:KIND[=ARG][,retry-after=SECONDS|date+SECONDS]"
-                "[@PROBABILITY|#NTH], e.g. create_tag:drop@0.2 or get_lists:error=503,retry-after=5#1"
+                "[,answer=5XX][@PROBABILITY|#NTH], e.g. create_tag:drop@0.2, get_lists:error=503,retry-after=5#1 or "
+                "create_list:late=2,answer=504#1"
             )
         rules.append(
             FaultRule(
@@ -91,6 +100,7 @@ def parse_fault_spec(text: str) -> list[FaultRule]:
                 probability=float(match["p"]) if match["p"] else None,
                 nth=int(match["nth"]) if match["nth"] else None,
                 retry_after=match["retry_after"],
+                answer=int(match["answer"]) if match["answer"] else None,
             )
         )
     return rules
@@ -104,6 +114,8 @@ class FaultDecision:
     throttle: bool = False
     drop: bool = False
     timeout_s: float | None = None
+    late_s: float | None = None  # process the request only this long after it arrived
+    late_answer: int | None = None  # the 5xx answered at once for a late request
     headers: dict[str, str] = field(default_factory=dict)  # extra headers for the injected 5xx (Retry-After)
 
     @property
@@ -154,6 +166,8 @@ class FaultInjector:
                 decision.drop = True
             elif rule.kind == "timeout":
                 decision.timeout_s = arg
+            elif rule.kind == "late":
+                decision.late_s, decision.late_answer = arg, rule.answer
         return decision
 
     def _fires(self, index: int, rule: FaultRule, operation_id: str) -> bool:

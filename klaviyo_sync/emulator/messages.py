@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,9 +42,20 @@ class EmuResponse:
     timeout_s: float | None = None  # answer only after this long (the change was committed)
     beyond_spec: bool = False  # deliberately outside the spec: HTML error pages, quirks-mode answers
     fault: str | None = None  # the injected fault that shaped this answer: latency, error, html, storm, drop, timeout
+    late: LateCommit | None = None  # a request processed only later (the `late` fault)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class LateCommit:
+    """A request held before it is processed: `commit()` processes it (and logs it) `seconds` after it arrived.
+    `answered`: a 5xx went out at once (a gateway giving up); otherwise nothing is answered before the commit."""
+
+    seconds: float
+    commit: Callable[[], EmuResponse]
+    answered: bool
 
 
 @dataclass(frozen=True)

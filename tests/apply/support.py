@@ -83,6 +83,8 @@ async def plan_project(client: KlaviyoClient, root: Path, **options: Any) -> tup
 
 async def plan_and_apply(client: KlaviyoClient, root: Path, **options: Any) -> ApplyReport:
     plan, live = await plan_project(client, root)
+    # No window for creates to commit late: unless a test injects the `late` fault, the emulator never does.
+    options.setdefault("late_commit_window", 0.0)
     return await apply_plan(plan, client, live=live, retry_delay=0.0, **options)
 
 

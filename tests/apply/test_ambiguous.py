@@ -39,7 +39,7 @@ def test_a_create_first_replace_never_mistakes_the_old_object_for_the_new_one(
             plan, live = await plan_project(client, root)
             [change] = plan.changes
             assert (change.action, change.replace_mode) == (Action.REPLACE, ReplaceMode.CREATE_FIRST)
-            report = await apply_plan(plan, client, live=live, retry_delay=0.0)
+            report = await apply_plan(plan, client, live=live, retry_delay=0.0, late_commit_window=0.0)  # nothing commits late
             assert report.ok and report.drift == []
             [applied] = report.applied
             after = await read_live_state(client)
