@@ -309,6 +309,10 @@ def decode_utf8(raw: bytes, file: str) -> tuple[str | None, list[Problem]]:
         ]
 
 
+_LONG_ESCAPE = re.compile(r"\\U([0-9A-Fa-f]{8})")
+_ESCAPE_HINT = "write a code point of at most \\U0010FFFF, or the character itself"
+
+
 def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
     """Parse one YAML document. Returns the document (None when it could not be read) and every problem found."""
     try:
@@ -334,6 +338,13 @@ def parse_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]
         ]
     except RecursionError:
         return None, [Problem(file, 1, 1, "YAML is nested too deeply to read", "flatten the structure")]
+    except ValueError:  # PyYAML's scanner turns an escape beyond U+10FFFF into chr()'s ValueError
+        escape = next((m for m in _LONG_ESCAPE.finditer(text) if int(m.group(1), 16) > 0x10FFFF), None)
+        line, column = _line_column(text, escape.start()) if escape else (1, 1)
+        shown = escape.group(0) if escape else "an escape"
+        return None, [
+            Problem(file, line, column, f"YAML syntax error: {shown} is beyond U+10FFFF, the last code point", _ESCAPE_HINT)
+        ]
     builder = _Builder(file)
     if node is None:
         return builder.doc, []
