@@ -6,7 +6,8 @@ The scheduled drift workflows (github/drift.yml, the `drift` job of gitlab/.gitl
     python3 klaviyo_drift.py open github|gitlab plan.json plan.md
 
 which writes the issue: the objects the plan would change that were changed in Klaviyo since the last successful
-apply (their `updated` times, read from the saved plan), then the markdown plan. On exit 0 they run
+apply (their `updated` times, read from the saved plan), then the markdown plan (a refused plan is not saved: then
+the markdown alone). On exit 0 they run
 `klaviyo_drift.py close github|gitlab`, which closes the issue if one is open. The issue is found by the marker
 its body starts with. Standard library only, so it runs in any Python image.
 
@@ -53,8 +54,16 @@ def _code(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
-def body(plan: dict[str, Any], markdown: str, since: datetime | None, now: datetime) -> str:
-    """The issue's text: what changed in Klaviyo since `since` among the plan's objects, then the plan."""
+def body(plan: dict[str, Any] | None, markdown: str, since: datetime | None, now: datetime) -> str:
+    """The issue's text: what changed in Klaviyo since `since` among the plan's objects, then the plan.
+    `plan` is None when the plan was refused (so not saved): the markdown, which shows it whole, is all there is."""
+    if plan is None:
+        head = (
+            f"{MARKER}\n### {TITLE}\n\nChecked {_shown(now)}: the account differs from `main`, and the plan that would "
+            "bring it back was refused by its safety checks (below), so it was not saved and the objects' `updated` "
+            "times are not known.\n\n"
+        )
+        return head + _fitted(markdown, BODY_LIMIT - len(head))
     changed: list[tuple[datetime, str, str]] = []
     others: list[str] = []
     for change in plan.get("changes", []):
@@ -91,11 +100,14 @@ def body(plan: dict[str, Any], markdown: str, since: datetime | None, now: datet
     if others:
         parts += ["", "**Other planned changes:**", "", *others]
     head = "\n".join(parts) + "\n\n"
-    room = BODY_LIMIT - len(head)
-    if len(markdown) > room:
-        note = "\n\n_The plan is cut here to fit the issue: the job log has it whole._\n"
-        markdown = markdown[: max(0, room - len(note))] + note
-    return head + markdown
+    return head + _fitted(markdown, BODY_LIMIT - len(head))
+
+
+def _fitted(markdown: str, room: int) -> str:
+    if len(markdown) <= room:
+        return markdown
+    note = "\n\n_The plan is cut here to fit the issue: the job log has it whole._\n"
+    return markdown[: max(0, room - len(note))] + note
 
 
 # --- the forges ------------------------------------------------------------------------------------------
@@ -225,8 +237,11 @@ def main(argv: list[str] | None = None) -> int:
             forge.close(issue)
             print("The account matches main again: closed the drift issue.")
         return 0
-    with open(args.plan, encoding="utf-8") as plan_file:
-        plan = json.load(plan_file)
+    try:
+        with open(args.plan, encoding="utf-8") as plan_file:
+            plan = json.load(plan_file)
+    except FileNotFoundError:
+        plan = None  # a refused plan is shown in full but never saved
     with open(args.markdown, encoding="utf-8") as markdown_file:
         markdown = markdown_file.read()
     since = _time(args.since) if args.since else forge.last_apply()

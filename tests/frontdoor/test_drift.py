@@ -12,12 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +25,7 @@ from klaviyo_api import KlaviyoAPI
 
 from klaviyo_sync.emulator import Emulator, EmulatorConfig
 from tests.frontdoor import ci_files
+from tests.frontdoor.loopback import JsonHandler, serving
 from tests.support.canary import CANARY_KEY, find_canary
 from tests.support.cli import run_cli
 from tests.support.fixtures import ServedEmulator
@@ -51,23 +50,15 @@ drift = _drift_module()
 # --- a stand-in for the forges' issue APIs ----------------------------------------------------------------
 
 
-class _Forge(BaseHTTPRequestHandler):
+class _Forge(JsonHandler):
     """GitHub's (/repos/acme/shop/...) and GitLab's (/api/v4/projects/42/...) issue calls, paged as they page."""
 
     issues: list[dict[str, Any]]
     last_apply: str  # when the apply workflow (GitHub) or job (GitLab) last succeeded
     tokens: list[str]
 
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _payload(self) -> dict[str, str]:
-        raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        raw = self._body()
         if self.path.startswith("/api/v4/"):
             return {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
         return json.loads(raw)
@@ -121,9 +112,6 @@ class _Forge(BaseHTTPRequestHandler):
         issue.update(payload)
         self._reply(200, issue)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def forge() -> Iterator[tuple[str, type[_Forge]]]:
@@ -131,15 +119,8 @@ def forge() -> Iterator[tuple[str, type[_Forge]]]:
     others: list[dict[str, Any]] = [{"number": n, "iid": n, "state": "open", "body": f"issue {n}"} for n in range(150)]
     others.append({"number": 151, "state": "open", "body": f"{MARKER} quoted in a pull request", "pull_request": {}})
     handler = type("Forge", (_Forge,), {"issues": others, "last_apply": "", "tokens": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(handler) as base_url:
+        yield base_url, handler
 
 
 def _ours(handler: type[_Forge], body_key: str = "body") -> list[dict[str, Any]]:
@@ -205,6 +186,20 @@ def _project(tmp_path: Path, forge_dir: str) -> Path:
     return tmp_path / "klaviyo"
 
 
+def _github_step(base_url: str, api_url: str) -> tuple[str, dict[str, str]]:
+    """The drift workflow's step script, and its environment as the runner gives it, pointed at the stand-ins."""
+    (step,) = [(s, env) for name, s, env in ci_files.github_steps(ci_files.GITHUB_DRIFT) if name.endswith("report drift")]
+    script, workflow_env = step[0]["run"], step[1]
+    env = {
+        **{k: v for k, v in workflow_env.items() if "${{" not in v},
+        "KLAVIYO_BASE_URL": base_url,
+        "GITHUB_API_URL": api_url,
+        "GITHUB_REPOSITORY": "acme/shop",
+        "GITHUB_TOKEN": GITHUB_TOKEN,
+    }
+    return script, env
+
+
 # --- the workflows, run -----------------------------------------------------------------------------------
 
 
@@ -214,15 +209,7 @@ def test_github_drift_step_opens_one_issue_updates_it_and_closes_it(
     server, shift = account
     api_url, handler = forge
     project = _project(tmp_path, ".github")
-    (step,) = [(s, env) for name, s, env in ci_files.github_steps(ci_files.GITHUB_DRIFT) if name.endswith("report drift")]
-    script, workflow_env = step[0]["run"], step[1]
-    env = {
-        **{k: v for k, v in workflow_env.items() if "${{" not in v},
-        "KLAVIYO_BASE_URL": server.base_url,
-        "GITHUB_API_URL": api_url,
-        "GITHUB_REPOSITORY": "acme/shop",
-        "GITHUB_TOKEN": GITHUB_TOKEN,
-    }
+    script, env = _github_step(server.base_url, api_url)
 
     _apply(project, server)
     handler.last_apply = _iso(10)  # the apply workflow finished just after
@@ -294,6 +281,45 @@ def test_gitlab_drift_job_opens_and_closes_one_issue(
     assert closed.returncode == 0, closed.stdout + closed.stderr
     assert issue["state"] == "closed"
     assert set(handler.tokens) == {GITLAB_TOKEN}
+
+
+def test_drift_over_the_safety_thresholds_is_reported(
+    account: tuple[ServedEmulator, list[float]], forge: tuple[str, type[_Forge]], tmp_path: Path
+) -> None:
+    """The thresholds guard apply; a drift check that applies nothing must not be silenced by them."""
+    server, shift = account
+    api_url, handler = forge
+    project = _project(tmp_path, ".github")
+    script, env = _github_step(server.base_url, api_url)
+    _apply(project, server)
+    root = project / "klaviyo.yaml"
+    root.write_text(
+        root.read_text(encoding="utf-8") + "\nsafety: {max_update_fraction: 0.1, min_existing: 2}\n", encoding="utf-8"
+    )
+    handler.last_apply = _iso(10)
+    shift[0] = 3600
+    for name in ("Abandoned Cart", "Order Confirmation"):
+        _edit_in_ui(server, name)
+    refused = run_cli(["plan", str(project), "--base-url", server.base_url, "--var", "KLAVIYO_ENV=production"])
+    assert refused.exit_code == 1 and "refused" in refused.output  # what apply would meet
+
+    reported = _run(script, tmp_path, env)
+
+    assert reported.returncode == 0, reported.stdout + reported.stderr
+    (issue,) = _ours(handler)
+    assert '| `template["Abandoned Cart"]` |' in issue["body"] and '| `template["Order Confirmation"]` |' in issue["body"]
+
+
+def test_a_plan_refused_all_the_same_is_reported_from_its_markdown(forge: tuple[str, type[_Forge]], tmp_path: Path) -> None:
+    """A refusal --force does not lift (prevent_destroy, Klaviyo's limits) prints the plan but saves none."""
+    api_url, handler = forge
+    (tmp_path / "plan.md").write_text("### klaviyo-sync plan\n\n> [!CAUTION]\n> **Refused**\n", encoding="utf-8")
+    env = {"GITHUB_API_URL": api_url, "GITHUB_REPOSITORY": "acme/shop", "GITHUB_TOKEN": GITHUB_TOKEN}
+    command = f"{sys.executable} {ci_files.DRIFT_SCRIPT} open github plan.json plan.md --since 2026-07-20T12:00:00Z"
+    opened = _run(command, tmp_path, env)
+    assert opened.returncode == 0, opened.stderr
+    (issue,) = _ours(handler)
+    assert "was refused by its safety checks" in issue["body"] and issue["body"].endswith("> **Refused**\n")
 
 
 def test_a_failed_plan_fails_the_job_and_leaves_the_issue_alone(forge: tuple[str, type[_Forge]], tmp_path: Path) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +15,7 @@ import pytest
 
 from klaviyo_sync.emulator.server import serve_in_background
 from tests.frontdoor import ci_files
+from tests.frontdoor.loopback import JsonHandler, serving
 from tests.support.canary import CANARY_KEY, find_canary
 from tests.support.shop import shop_account
 
@@ -25,23 +23,14 @@ SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "ci" / "gitlab" / "k
 NOTES_PATH = "/api/v4/projects/42/merge_requests/7/notes"
 
 
-class _Notes(BaseHTTPRequestHandler):
+class _Notes(JsonHandler):
     """Just enough of GitLab's merge-request notes API: list (paged), create, update."""
 
     notes: list[dict[str, Any]]
     tokens: list[str]
 
-    def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _form(self) -> dict[str, str]:
-        raw = self.rfile.read(int(self.headers["Content-Length"])).decode()
-        return {k: v[0] for k, v in urllib.parse.parse_qs(raw).items()}
+        return {k: v[0] for k, v in urllib.parse.parse_qs(self._body()).items()}
 
     def do_GET(self) -> None:
         url = urllib.parse.urlparse(self.path)
@@ -63,22 +52,12 @@ class _Notes(BaseHTTPRequestHandler):
         note["body"] = self._form()["body"]
         self._reply(200, note)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
 
 @pytest.fixture
 def gitlab() -> Iterator[tuple[str, type[_Notes]]]:
     handler = type("Notes", (_Notes,), {"notes": [{"id": i, "body": f"review comment {i}"} for i in range(150)], "tokens": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api/v4", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(handler) as base_url:
+        yield f"{base_url}/api/v4", handler
 
 
 def _post(plan: Path, api_url: str) -> None:

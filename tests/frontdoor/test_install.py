@@ -17,7 +17,6 @@ import shlex
 import subprocess
 import sys
 import tarfile
-import threading
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ import pytest
 
 from klaviyo_sync import __version__
 from tests.frontdoor import ci_files
+from tests.frontdoor.loopback import serving
 from tests.frontdoor.source_tree import copy_source
 
 TAG = f"v{__version__}"
@@ -107,16 +107,8 @@ def archive_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
     served.mkdir(parents=True)
     with tarfile.open(served / f"{TAG}.tar.gz", "w:gz") as archive:
         archive.add(source, arcname=f"{OWNER_NAME.rsplit('/', 1)[1]}-{TAG.removeprefix('v')}")
-    handler = functools.partial(_QuietHandler, directory=str(root / "served"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", source
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(functools.partial(_QuietHandler, directory=str(root / "served"))) as base_url:
+        yield base_url, source
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
