@@ -11,6 +11,7 @@ import heapq
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from klaviyo_sync.api_spec import operation
 from klaviyo_sync.resources import Action, Change
@@ -24,6 +25,15 @@ READ_WALKS = {
     "universal_content": ("get_all_universal_content", 100),
     "flows": ("get_flows", 50),  # read only when the project declares flow emails
 }
+
+
+# Before it reads anything else, a plan learns which account the key opens: one request, a latency of its own.
+IDENTIFY = {"get_accounts": 1}
+
+
+def identified(bound: dict[str, Any], latency: float) -> dict[str, Any]:
+    """A plan's read bound with the account's identity read first."""
+    return {**bound, "requests": bound["requests"] + sum(IDENTIFY.values()), "wall_s": bound["wall_s"] + latency}
 
 
 def read_requests(counts: dict[str, int]) -> dict[str, int]:

@@ -117,7 +117,8 @@ def run_plan(size: Size, scenario: str, project: Path, state: dict[str, Any] | N
         ours = worker({"job": "ours_plan", "api_key": OURS_KEY, **job})
         sdk = worker({"job": "sdk_plan", "api_key": SDK_KEY, **job})
         state = emulator.dump()
-    bound = {"requests": sum(reads.values()), "wall_s": bounds.read_time(reads, latency, args.plan_scale), "throttled": 0}
+    walks = {"requests": sum(reads.values()), "wall_s": bounds.read_time(reads, latency, args.plan_scale), "throttled": 0}
+    bound = bounds.identified(walks, latency)
     return {"size": size.name, "scenario": scenario, "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound}, state
 
 
@@ -159,7 +160,7 @@ def run_flows(size: flows.FlowSize, workdir: Path, args: argparse.Namespace) -> 
             ours = worker({"job": "ours_plan", "api_key": OURS_KEY, **job})
             sdk = worker({"job": "sdk_flows_plan", "api_key": SDK_KEY, **job})
             state = served.dump()
-        bound = flows.plan_bound(size, latency, args.plan_scale)
+        bound = bounds.identified(flows.plan_bound(size, latency, args.plan_scale), latency)
         runs.append({"size": size.name, "scenario": scenario, "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound})
         if scenario == "noop":
             break

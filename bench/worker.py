@@ -129,9 +129,9 @@ def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[
             return future
 
         loading.start = start_timed  # type: ignore[method-assign]
-        project, live = run(read(loading))
+        project, live, account = run(read(loading))
     read_done = time.perf_counter()
-    plan = build_plan(project, live)
+    plan = build_plan(project, live, account=account)
     phases.update(read_s=read_done - began, build_s=time.perf_counter() - read_done)
     return plan, live
 

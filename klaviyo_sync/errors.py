@@ -2,6 +2,7 @@
 
     KlaviyoSyncError                base: a message for people, an optional `hint` (how to fix)
     ├── ConfigError                 bad options or environment: no API key, plain http to a remote host, ...
+    │   └── WrongAccountError       the key opens another account than klaviyo.yaml pins or a saved plan was made for
     ├── ProblemsError               located problems (`problems`, each with file:line:column), reported at once
     │   ├── ManifestError           the manifests are invalid
     │   └── PlanError               a plan was refused: ambiguity, prevent_destroy, thresholds, Klaviyo limits
@@ -78,6 +79,10 @@ class KlaviyoSyncError(Exception):
 
 class ConfigError(KlaviyoSyncError):
     pass
+
+
+class WrongAccountError(ConfigError):
+    """Raised before anything but the account's identity was read: the manifests are not even loaded."""
 
 
 class ProblemsError(KlaviyoSyncError):

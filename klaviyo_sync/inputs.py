@@ -6,6 +6,10 @@ The loader starts once the reader's walks are under way (both compete for the in
 path). The reader needs only one thing from the manifests, the names of the managed templates (whose
 drag-and-drop definitions it fetches), and waits for them only once the template collection has been walked.
 
+Before either, the run learns which account the key opens (`klaviyo_sync.account`: one `GET /api/accounts`) and
+refuses it when the root manifest's `account:` pins another one (or the caller's own check, a saved plan's account,
+fails): nothing else has been read then, from the account or from disk beyond klaviyo.yaml.
+
 Manifest problems come first, as if the project had been loaded before anything else: when the project cannot be
 loaded, that is the error reported, whatever else failed meanwhile (a missing API key, a failed read), and a read
 still under way is cancelled. Nothing is ever written to the account here.
@@ -16,14 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from klaviyo_sync.errors import WrongAccountError
 from klaviyo_sync.resources import Key, Kind, State
 
 if TYPE_CHECKING:
+    from klaviyo_sync.account import Account, Pin
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.manifest.project import Project
 
@@ -46,6 +52,20 @@ class ProjectLoading:
         """The project (waiting for it, loading it now if nothing started it); raises its ManifestError."""
         return self.start().result()
 
+    def pin(self) -> Pin | None:
+        """The account `account:` in the root manifest pins, read from that file alone; when it is there but gives
+        no id, the manifest error that says why."""
+        from klaviyo_sync.account import PinUnreadable, read_pin
+        from klaviyo_sync.errors import ConfigError
+
+        try:
+            return read_pin(self._path, self._variables)
+        except PinUnreadable:
+            self.result()  # raises the located problem
+            raise ConfigError(
+                "`account:` in klaviyo.yaml gives no account id", hint="set it to the account's 6-character id"
+            ) from None
+
 
 def _load(path: Path, variables: Mapping[str, str]) -> Project:
     from klaviyo_sync.manifest import load_project  # imported by the worker too: the schema stack takes a while
@@ -61,20 +81,34 @@ def loading_project(path: Path, variables: Mapping[str, str]) -> Iterator[Projec
         loading = ProjectLoading(pool, path, variables)
         try:
             yield loading
+        except WrongAccountError:  # refused before the manifests were loaded, and they need not be
+            raise
         except Exception:  # an interrupt (Ctrl-C) stays an interrupt
             loading.result()  # raises the manifest error, if there is one
             raise
 
 
 async def read_account(
-    loading: ProjectLoading, client: KlaviyoClient, *, check_html: bool = True, exact_reads: bool = False
-) -> tuple[Project, State]:
-    """The loaded project and the live account, read while the project loads. `check_html`: run the HTML checks
-    deferred until the live account shows which files differ from it (a saved plan's apply checks hashes instead).
-    `exact_reads`: one sequential walk per collection, exactly the lower bound of requests (slower when large)."""
+    loading: ProjectLoading,
+    client: KlaviyoClient,
+    *,
+    check_html: bool = True,
+    exact_reads: bool = False,
+    check: Callable[[Account], None] | None = None,
+) -> tuple[Project, State, Account]:
+    """The loaded project, the live account read while the project loads, and which account that is. `check_html`:
+    run the HTML checks deferred until the live account shows which files differ from it (a saved plan's apply
+    checks hashes instead). `exact_reads`: one sequential walk per collection, exactly the lower bound of requests
+    (slower when large). `check(account)` may refuse the account before anything else is read, as a pin does."""
+    from klaviyo_sync.account import check_pin, identify
     from klaviyo_sync.live import read_live_state
     from klaviyo_sync.partitions import AUTO, SEQUENTIAL
 
+    pin = loading.pin()
+    account = await identify(client)
+    check_pin(account, pin)
+    if check is not None:
+        check(account)
     loaded: asyncio.Future[Project] = asyncio.get_running_loop().create_future()
     names = asyncio.ensure_future(_managed_names(loaded))
     emails = asyncio.ensure_future(_managed_emails(loaded))
@@ -99,7 +133,7 @@ async def read_account(
         await asyncio.gather(reading, names, emails, return_exceptions=True)
     if check_html:
         project.check_deferred_html(live)
-    return project, live
+    return project, live, account
 
 
 async def _managed_names(loaded: asyncio.Future[Project]) -> set[str]:

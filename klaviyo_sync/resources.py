@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from klaviyo_sync.kinds import Action, Kind, ReplaceMode
 
 if TYPE_CHECKING:
+    from klaviyo_sync.account import Account
     from klaviyo_sync.blast import Reach
     from klaviyo_sync.plan.safety import Refusal, Safety
 
@@ -249,6 +250,10 @@ class Plan:
     reach: dict[str, Reach] = field(default_factory=dict)
     # Why the safety checks refused this plan; a refused plan is shown in full, never applied.
     refusal: Refusal | None = None
+    # The account it was made against, and the project it came from (as a saved plan records it: relative to the
+    # plan file's folder).
+    account: Account | None = None
+    project: str | None = None
 
     def check(self, *, force: bool = False) -> list[str]:
         """Run the safety checks on this plan: raise PlanError when refused, return the warnings."""

@@ -73,6 +73,8 @@ OPERATIONS = (
     "get_universal_content",
     "update_universal_content",
     "delete_universal_content",
+    "get_accounts",
+    "get_account",
 )
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "d": 86400}

@@ -32,8 +32,6 @@ UPCOMING = (
     "get_universal_content",
     "update_universal_content",
     "delete_universal_content",
-    # the account behind a key
-    "get_accounts",
 )
 SLICED = (*OPERATIONS, *UPCOMING)
 ALWAYS = ("#/components/responses/ClientError", "#/components/responses/ServerError")  # the error shapes

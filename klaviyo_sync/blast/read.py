@@ -22,6 +22,7 @@ from klaviyo_sync.errors import NotFoundError, PermissionDeniedError
 from klaviyo_sync.resources import Action, Kind, Plan, State
 
 if TYPE_CHECKING:
+    from klaviyo_sync.account import Account
     from klaviyo_sync.plan import PlanProject
 
 REMOVING = (Action.DELETE, Action.REPLACE)
@@ -72,13 +73,19 @@ def removals(plan: Plan) -> Removals:
 
 
 async def plan_with_reach(
-    project: PlanProject, live: State, client: ReachClient, *, targets: tuple[str, ...] = (), force: bool = False
+    project: PlanProject,
+    live: State,
+    client: ReachClient,
+    *,
+    targets: tuple[str, ...] = (),
+    force: bool = False,
+    account: Account | None = None,
 ) -> Plan:
     """`build_plan`, with the reach of its removals read in between: the draft says what is removed, the reads say
     what that reaches, and the checks (`safety.max_profiles_affected`) need both. Raises PlanError when refused."""
     from klaviyo_sync.plan import check_plan, draft_plan  # the plan package imports this one's facts
 
-    plan = draft_plan(project, live, targets=targets, force=force)
+    plan = draft_plan(project, live, targets=targets, force=force, account=account)
     plan.reach = await read_reach(client, plan)
     return check_plan(plan, project)
 

@@ -43,16 +43,18 @@ from klaviyo_sync.errors import ApplyError, ConfigError, PlanError, PlanMismatch
 from klaviyo_sync.resources import Plan, State
 
 if TYPE_CHECKING:
+    from klaviyo_sync.account import Account
     from klaviyo_sync.inputs import ProjectLoading
     from klaviyo_sync.manifest.project import Project
 
 CONFIRM_WORD = "yes"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Output:
     json: bool
     color: bool
+    account: Account | None = None  # once read: named by the JSON result
 
     def echo(self, text: str) -> None:
         """Human-readable text: stdout normally, stderr with --format json (stdout then holds only the JSON)."""
@@ -138,9 +140,9 @@ def command(
         saved_plan, saved_data = _read_saved_plan(path)
         from klaviyo_sync.inputs import loading_project
 
-        root = project_dir or Path(".")
+        root = project_dir or saved_project(path, saved_plan)
         with problems_from_cwd(root), loading_project(root, values) as loading, open_connection(connection) as conn:
-            asyncio.run(_apply_saved(saved_plan, saved_data, loading, conn, output, (lock_timeout, late_commit_window)))
+            asyncio.run(_apply_saved(path, saved_plan, saved_data, loading, conn, output, (lock_timeout, late_commit_window)))
         return
     if project_dir is not None:
         raise ConfigError(
@@ -169,7 +171,7 @@ def _plan_and_apply(
     from klaviyo_sync.inputs import loading_project
 
     with problems_from_cwd(path), loading_project(path, values) as loading, open_connection(connection) as conn:
-        project, plan = run(_plan(loading, conn, targets, force))
+        project, plan = run(_plan(loading, conn, targets, force, output))
         _show_plan(plan, output)
         if plan.empty:
             _emit_json_result(output, None)
@@ -180,7 +182,8 @@ def _plan_and_apply(
         def derive(live: State) -> Plan:
             from klaviyo_sync.plan import build_plan
 
-            again = build_plan(project, live, targets=targets, force=force, reach=plan.reach)  # the reach shown
+            # With the reach shown (not read again) and the account read.
+            again = build_plan(project, live, targets=targets, force=force, reach=plan.reach, account=output.account)
             differences = _differences(plan, again)
             if differences and not again.empty:
                 raise ConfigError(
@@ -210,14 +213,32 @@ def _read_saved_plan(path: Path) -> tuple[Plan, dict[str, Any]]:
         raise ConfigError(f"the saved plan {path} is damaged: {type(exc).__name__} {exc}", hint=hint) from None
 
 
-async def _plan(loading: ProjectLoading, conn: Connection, targets: tuple[str, ...], force: bool) -> tuple[Project, Plan]:
+def saved_project(plan_file: Path, plan: Plan) -> Path:
+    """The project a saved plan came from: where it records it, relative to the plan file's folder (older plans
+    and plans made without --out: the current directory)."""
+    if plan.project is None:
+        return Path(".")
+    root = plan_file.parent / plan.project
+    if not root.is_dir():
+        raise ConfigError(
+            f"the saved plan {plan_file} was made from the project at {plan.project} (relative to the plan's folder), "
+            f"but there is no folder {root}",
+            hint="pass the project's folder with --project",
+        )
+    return root
+
+
+async def _plan(
+    loading: ProjectLoading, conn: Connection, targets: tuple[str, ...], force: bool, output: Output
+) -> tuple[Project, Plan]:
     from klaviyo_sync.blast import plan_with_reach
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        project, live = await read_account(loading, client)
-        return project, await plan_with_reach(project, live, client, targets=targets, force=force)
+        project, live, output.account = await read_account(loading, client)
+        plan = await plan_with_reach(project, live, client, targets=targets, force=force, account=output.account)
+        return project, plan
 
 
 def _differences(first: Plan, again: Plan) -> list[str]:
@@ -279,14 +300,23 @@ def _confirm(output: Output) -> None:
 
 
 async def _apply_saved(
-    saved: Plan, data: dict[str, Any], loading: ProjectLoading, conn: Connection, output: Output, waits: tuple[float, float]
+    plan_file: Path,
+    saved: Plan,
+    data: dict[str, Any],
+    loading: ProjectLoading,
+    conn: Connection,
+    output: Output,
+    waits: tuple[float, float],
 ) -> None:
+    from klaviyo_sync.account import check_saved
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
         # The saved plan's manifests passed the HTML checks when it was made; their hashes say they are unchanged.
-        project, live = await read_account(loading, client, check_html=False)
+        project, live, output.account = await read_account(
+            loading, client, check_html=False, check=lambda account: check_saved(account, saved.account, plan_file)
+        )
 
     def derive(live: State) -> Plan:
         """The plan the manifests and the account call for now (every safety check run again), if it is the saved one."""
@@ -295,14 +325,15 @@ async def _apply_saved(
 
         check_staleness(saved, current_hashes=project.file_hashes, live=live)
         # The reach the plan was reviewed with: a profile count moving since is no reason to refuse it.
-        plan = build_plan(project, live, targets=saved.targets, force=saved.force, reach=saved.reach)
+        plan = build_plan(project, live, targets=saved.targets, force=saved.force, reach=saved.reach, account=output.account)
         differences = same_changes(data["changes"], plan_to_json(plan)["changes"])
         if differences:
             raise PlanMismatchError(differences)
         return plan
 
     plan = derive(live)  # refused here, before the lock is taken, is refused without a single write
-    output.echo(f"The saved plan is current: {len(plan.changes)} change(s) to apply.")
+    assert output.account is not None
+    output.echo(f"The saved plan is current: {len(plan.changes)} change(s) to apply to {output.account.label}.")
     if plan.empty:
         _emit_json_result(output, None)
         return
@@ -346,6 +377,8 @@ def _emit_json_result(output: Output, report: Any) -> None:
     data = report_to_json(report if report is not None else ApplyReport())
     if report is None:
         data["status"] = "no_changes"
+    if output.account is not None:
+        data = {"account": output.account.to_json(), **data}
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 

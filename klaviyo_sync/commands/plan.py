@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -11,6 +13,7 @@ import click
 
 from klaviyo_sync.asyncrun import run
 from klaviyo_sync.commands.common import (
+    DEFAULT_EMULATOR_STATE,
     Connection,
     ConnectionOptions,
     connection_options,
@@ -99,13 +102,14 @@ def command(
     from klaviyo_sync.plan import plan_to_json
     from klaviyo_sync.render import RENDERERS, render_text
 
+    values = parse_var_options(variables)
     try:
         with (
             problems_from_cwd(path),
-            loading_project(path, parse_var_options(variables)) as loading,
+            loading_project(path, values) as loading,
             open_connection(connection) as conn,
         ):
-            plan = run(_plan(loading, conn, exact_reads, targets, force))
+            plan = run(_plan(loading, conn, exact_reads, targets, force, out))
     except PlanError as exc:
         plan = refused_plan(exc)
     data = plan_to_json(plan)  # content as digests: what a saved plan holds and `--format json` prints
@@ -124,7 +128,8 @@ def command(
     if plan.refusal is not None:
         refuse(plan, out)
     if out is not None:
-        click.echo(f"Saved the plan to {out}; `klaviyo-sync apply {out}` applies exactly this.", err=True)
+        command = apply_command(out, variables, connection)
+        click.echo(f"Saved the plan to {out}; `{command}` applies exactly this, from here.", err=True)
     if detailed_exitcode and not plan.empty:
         raise SystemExit(EXIT_CHANGES)
 
@@ -151,15 +156,53 @@ def refuse(plan: Plan, out: Path | None) -> NoReturn:
     raise SystemExit(1)
 
 
-async def _plan(loading: ProjectLoading, conn: Connection, exact_reads: bool, targets: tuple[str, ...], force: bool) -> Plan:
-    """Read the account while the project loads, plan, and read what the plan's removals reach (only those)."""
+def project_reference(root: Path, out: Path | None) -> str:
+    """The project as a plan records it: relative to the folder of the plan file (`--out`), else to the current
+    directory, so `apply PLAN` finds it wherever the plan is applied from, as long as the two move together."""
+    base = (out.expanduser().parent if out is not None else Path(".")).resolve()
+    try:
+        return Path(os.path.relpath(root, base)).as_posix()
+    except ValueError:  # another drive (Windows): only the absolute path leads there
+        return root.as_posix()
+
+
+def apply_command(out: Path, variables: tuple[str, ...], connection: ConnectionOptions) -> str:
+    """The `apply` that applies a plan just saved, from where plan ran: the same variables (the manifests must say
+    the same) and the same account (emulator or base URL given as an option)."""
+    words = ["klaviyo-sync", "apply", str(out)]
+    for assignment in variables:
+        words += ["--var", assignment]
+    if connection.emulator:
+        words.append("--emulator")
+        if connection.emulator_state != DEFAULT_EMULATOR_STATE:
+            words += ["--emulator-state", str(connection.emulator_state)]
+    elif connection.base_url and connection.base_url != os.environ.get("KLAVIYO_BASE_URL"):
+        words += ["--base-url", connection.base_url]
+    if connection.api_key_file is not None:
+        words += ["--api-key-file", str(connection.api_key_file)]
+    return shlex.join(words)
+
+
+async def _plan(
+    loading: ProjectLoading, conn: Connection, exact_reads: bool, targets: tuple[str, ...], force: bool, out: Path | None
+) -> Plan:
+    """Read the account while the project loads, plan, and read what the plan's removals reach (only those). The
+    plan names the account and the project (as `out` will record it), refused or not."""
     from klaviyo_sync.blast import plan_with_reach
     from klaviyo_sync.client import KlaviyoClient
     from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        project, live = await read_account(loading, client, exact_reads=exact_reads)
-        return await plan_with_reach(project, live, client, targets=targets, force=force)
+        project, live, account = await read_account(loading, client, exact_reads=exact_reads)
+        where = project_reference(project.root, out)
+        try:
+            plan = await plan_with_reach(project, live, client, targets=targets, force=force, account=account)
+        except PlanError as exc:
+            if exc.plan is not None:
+                exc.plan.project = where
+            raise
+    plan.project = where
+    return plan
 
 
 def _read_summary(path: Path) -> str:

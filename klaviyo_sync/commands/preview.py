@@ -119,7 +119,7 @@ async def _with_account(
     from klaviyo_sync.inputs import read_account
 
     async with KlaviyoClient(conn.api_key, base_url=conn.base_url) as client:
-        project, live = await read_account(loading, client)
+        project, live, _ = await read_account(loading, client)
         return await _preview(project, live, client if with_klaviyo else None, every, targets, override, out, link)
 
 

@@ -49,6 +49,13 @@ def account_id(api_key: str) -> str:
     return "acct_" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:16]
 
 
+def public_id(account: str) -> str:
+    """The account's id as Klaviyo gives it (6 alphanumerics, its public API key) from its `account_id`: the same
+    key meets the same id across restarts and state files, and the id holds nothing of the key."""
+    digest = hashlib.sha256(f"public-id:{account}".encode()).digest()
+    return "".join(_ALPHANUMERIC[byte % len(_ALPHANUMERIC)] for byte in digest[:6])
+
+
 def format_time(epoch: float) -> str:
     """Klaviyo's datetime format: seconds precision with a `+00:00` offset."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
@@ -95,10 +102,12 @@ class IdFactory:
 
 
 class Account:
-    """One account's objects. `links` holds (list_id, tag_id) pairs; `seq` orders objects by creation."""
+    """One account's objects. `name` is its `account_id`; `links` holds (list_id, tag_id) pairs; `seq` orders
+    objects by creation."""
 
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
+    def __init__(self, data: dict[str, Any] | None = None, *, name: str = "") -> None:
         data = data or {}
+        self.name = name
         self.tag_groups: dict[str, dict[str, Any]] = dict(data.get("tag_groups", {}))
         self.tags: dict[str, dict[str, Any]] = dict(data.get("tags", {}))
         self.lists: dict[str, dict[str, Any]] = dict(data.get("lists", {}))
@@ -174,7 +183,7 @@ class Store:
     def load_json(self, data: dict[str, Any]) -> None:
         if data.get("version") != 1:
             raise ValueError(f"unsupported emulator state version: {data.get('version')!r}")
-        self.accounts = {name: Account(acct) for name, acct in data.get("accounts", {}).items()}
+        self.accounts = {name: Account(acct, name=name) for name, acct in data.get("accounts", {}).items()}
         issued = set(data.get("issued_ids", []))
         for acct in self.accounts.values():
             for kind in KINDS:
@@ -188,7 +197,7 @@ class Store:
         name = account_id(api_key)
         acct = self.accounts.get(name)
         if acct is None:
-            acct = self.accounts[name] = Account()
+            acct = self.accounts[name] = Account(name=name)
             group_id = self.ids.uuid()
             acct.tag_groups[group_id] = {
                 "id": group_id,

@@ -17,7 +17,7 @@ from klaviyo_sync.kinds import SECTIONS
 from klaviyo_sync.manifest.yamlfile import YamlDocument, YamlPath, lone_surrogates, shown_text
 
 # `version` may also appear in included files (so each file states its format); these may not.
-ROOT_ONLY_KEYS = ("include", "vars", "prune", "ignore", "safety", "lint", "preview")
+ROOT_ONLY_KEYS = ("include", "vars", "account", "prune", "ignore", "safety", "lint", "preview")
 
 _TYPE_WORDS = {
     "string": "text",
@@ -291,6 +291,14 @@ def _explain(doc: YamlDocument, error: ValidationError) -> list[Problem]:
                 f"{_show(instance)} in {subject} is not a valid variable name",
                 "names are letters, digits and _ and do not start with a digit, e.g. ENV",
                 key=True,
+            )
+        ]
+    if validator == "pattern" and path == ("account",):  # the value is not shown: it may be a pasted private key
+        return [
+            doc.problem(
+                path,
+                "`account` must be the account's id: 6 letters and digits, as GET /api/accounts gives it (e.g. AbC123)",
+                "it is the public API key (site ID) of Klaviyo's Settings > API keys, never the private key",
             )
         ]
     if validator in ("minLength", "pattern"):

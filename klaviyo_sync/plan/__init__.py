@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from klaviyo_sync.account import Account
 from klaviyo_sync.blast.reach import Reach
 from klaviyo_sync.diff import ProjectLike, compare
 from klaviyo_sync.plan.codec import PLAN_FORMAT_VERSION, plan_from_json, plan_to_json, same_changes
@@ -58,19 +59,27 @@ def build_plan(
     force: bool = False,
     now: datetime | None = None,
     reach: Mapping[str, Reach] | None = None,
+    account: Account | None = None,
 ) -> Plan:
     """The ordered, checked plan that makes the account match the project. Raises PlanError when refused: by its
     safety checks, with the plan (`error.plan`, its `refusal` set); by an ambiguity in the account, without.
 
     `now` (default: the current time) dates the live objects' `created` for the daily creation caps. `reach`: what
-    the plan's removals reach, as read for the plan shown or saved (`Plan.reach`)."""
-    plan = draft_plan(project, live, targets=targets, force=force, now=now)
+    the plan's removals reach, as read for the plan shown or saved (`Plan.reach`). `account`: the account `live`
+    was read from, which the plan names."""
+    plan = draft_plan(project, live, targets=targets, force=force, now=now, account=account)
     plan.reach = dict(reach or {})
     return check_plan(plan, project)
 
 
 def draft_plan(
-    project: PlanProject, live: State, *, targets: Sequence[str] = (), force: bool = False, now: datetime | None = None
+    project: PlanProject,
+    live: State,
+    *,
+    targets: Sequence[str] = (),
+    force: bool = False,
+    now: datetime | None = None,
+    account: Account | None = None,
 ) -> Plan:
     """The ordered plan, not yet checked (`check_plan`)."""
     comparison = compare(project, live)
@@ -86,6 +95,7 @@ def draft_plan(
         safety=Safety.of(comparison, project.state, live, project.thresholds, now or datetime.now(UTC)),
         targets=tuple(targets),
         force=force,
+        account=account,
     )
 
 

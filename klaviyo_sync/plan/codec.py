@@ -4,10 +4,10 @@ A saved plan is a contract, not a script: `apply PLANFILE` derives the plan agai
 account and goes ahead only when it is this same plan (`same_changes`), then applies the plan it derived. So the
 file never has to carry content: each content value (a template's HTML, text or definition; any kind's
 `content_fields`) is written as its digest, `{"sha256": ..., "bytes": ...}`, which is all the comparison needs.
-The form holds the changes with their reasons, the targets and --force the plan was made with, the manifest
-hashes, the revision and the live fingerprint, and never a secret. Documented by schemas/plan.schema.json. It also
-holds what the removals reach (`blast_radius`, by change address), read when the plan was made: informational, so
-not among the changes a saved plan must match.
+The form holds the account it was made against, the project it came from, the changes with their reasons, the
+targets and --force the plan was made with, the manifest hashes, the revision and the live fingerprint, and never a
+secret. Documented by schemas/plan.schema.json. It also holds what the removals reach (`blast_radius`, by change
+address), read when the plan was made: informational, so not among the changes a saved plan must match.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from klaviyo_sync import __version__
+from klaviyo_sync.account import Account
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.blast.reach import reach_from_json, reach_to_json
 from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.resources import Action, Change, FieldChange, Kind, Origin, Plan, ReplaceMode, Resource, content_hash
 
-PLAN_FORMAT_VERSION = 2
+PLAN_FORMAT_VERSION = 3
 
 
 def content_digest(value: Any) -> dict[str, Any] | None:
@@ -143,6 +144,8 @@ def plan_to_json(plan: Plan, *, full_content: bool = False) -> dict[str, Any]:
         "format_version": PLAN_FORMAT_VERSION,
         "tool": {"name": "klaviyo-sync", "version": __version__},
         "revision": REVISION,
+        "account": plan.account.to_json() if plan.account is not None else None,
+        "project": plan.project,
         "targets": list(plan.targets),
         "force": plan.force,
         "summary": plan.counts(),
@@ -158,6 +161,8 @@ def plan_to_json(plan: Plan, *, full_content: bool = False) -> dict[str, Any]:
 
 
 _TOP_LEVEL_TYPES = {
+    "account": (dict, type(None)),
+    "project": (str, type(None)),
     "changes": list,
     "unmanaged": list,
     "warnings": list,
@@ -196,6 +201,8 @@ def plan_from_json(data: Any) -> Plan:
             targets=tuple(str(target) for target in data["targets"]),
             force=data["force"],
             reach={str(address): reach_from_json(item) for address, item in dict(data.get("blast_radius") or {}).items()},
+            account=Account.from_json(data["account"]) if data["account"] is not None else None,
+            project=data["project"],
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"the plan file is damaged: {type(exc).__name__} {exc}", hint="plan again") from None

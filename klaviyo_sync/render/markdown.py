@@ -60,7 +60,9 @@ def _cut_summary(summary: str, room: int) -> str:
 
 
 def _head(view: PlanView) -> str:
-    parts = ["### klaviyo-sync plan\n\n"]
+    title = f" for {_text(view.account_name)} ({_code(view.account_id)})" if view.account_name else ""
+    title = f" for {_code(view.account_id)}" if view.account_id and not title else title
+    parts = [f"### klaviyo-sync plan{title}\n\n"]
     if view.refused:
         parts.append("> [!CAUTION]\n> **The plan was refused by its safety checks; nothing will be applied.**\n>\n")
         for problem, hint in view.refusal:

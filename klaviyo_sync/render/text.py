@@ -37,6 +37,8 @@ def render_text(data: Mapping[str, Any], *, color: bool = False, verbose: bool =
             lines.append(f"  {problem}")
             lines.extend([f"    hint: {hint}"] if hint else [])
         sections.append(lines)
+    if view.account:
+        sections.append([f"Account: {style(view.account, 'bold')}"])
     if view.changes:
         width = max(len(symbol) for symbol, _ in view.legend)
         legend = [f"  {style(symbol.rjust(width), _SYMBOL_COLORS[symbol])} {meaning}" for symbol, meaning in view.legend]

@@ -113,6 +113,14 @@ class PlanView:
     reach: list[str] = field(default_factory=list)
     # Why the safety checks refused the plan, each as (where: what, how to fix); empty when it was not refused.
     refusal: list[tuple[str, str]] = field(default_factory=list)
+    # The account the plan was made against: its organization name and id ("" when the plan names none).
+    account_name: str = ""
+    account_id: str = ""
+
+    @property
+    def account(self) -> str:
+        """`Acme Staging (AbC123)`."""
+        return f"{self.account_name} ({self.account_id})" if self.account_name else self.account_id
 
     @property
     def refused(self) -> bool:
@@ -149,6 +157,7 @@ def plan_view(data: Mapping[str, Any]) -> PlanView:
     legend = [(symbol, meaning) for symbol, meaning in LEGEND.items() if symbol in symbols_used]
     counts = dict(data["summary"])
     refusal = refusal_lines(data.get("refusal"))
+    account = data.get("account") or {}
     return PlanView(
         changes=changes,
         counts=counts,
@@ -162,6 +171,8 @@ def plan_view(data: Mapping[str, Any]) -> PlanView:
         alerts=[alert for view in changes for alert in view.alerts],
         reach=[f"{view.address} {view.action}: {'; '.join(view.reach)}" for view in changes if view.reach],
         refusal=refusal,
+        account_name=printable(account.get("name", "")),
+        account_id=printable(account.get("id", "")),
     )
 
 

@@ -121,7 +121,7 @@ def test_a_saved_plan_applies_without_asking(tmp_path: Path, emulator_server: Se
     _save_plan(root, emulator_server.base_url, plan_file)
     result = run_cli(["apply", str(plan_file), "--project", str(root), "--base-url", emulator_server.base_url])
     assert result.exit_code == 0, result.output
-    assert "The saved plan is current: 18 change(s) to apply." in result.output
+    assert "The saved plan is current: 18 change(s) to apply to Emulated account (" in result.output
     assert "Apply complete: 18 created, 0 updated, 0 deleted." in result.output
     assert read_account(emulator_server.base_url, CANARY_KEY) == EXPECTED_ACCOUNT
 

@@ -107,7 +107,7 @@ def test_the_untouched_saved_plan_applies_with_content_from_the_project(tmp_path
     assert REVIEWED_HTML not in plan_file.read_text(encoding="utf-8")  # the file holds a digest, never the content
     result = run_cli(["apply", str(plan_file), "--project", str(root), "--base-url", emulator_server.base_url])
     assert result.exit_code == 0, result.output
-    assert "The saved plan is current: 1 change(s) to apply." in result.output
+    assert "The saved plan is current: 1 change(s) to apply to Emulated account (" in result.output
     account = read_account(emulator_server.base_url, CANARY_KEY)
     assert account["templates"]["Welcome Email"][1] == REVIEWED_HTML
 
@@ -122,5 +122,5 @@ def test_a_saved_plan_is_derived_again_with_its_targets(tmp_path: Path, emulator
     assert data["targets"] == ["template:Order Confirmation"] and data["force"] is False
     result = run_cli(["apply", str(plan_file), "--project", str(root), "--base-url", emulator_server.base_url])
     assert result.exit_code == 0, result.output
-    assert "The saved plan is current: 1 change(s) to apply." in result.output
+    assert "The saved plan is current: 1 change(s) to apply to Emulated account (" in result.output
     assert set(read_account(emulator_server.base_url, CANARY_KEY)["templates"]) == {"Order Confirmation"}

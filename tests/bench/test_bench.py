@@ -12,6 +12,7 @@ import pytest
 
 from bench import bounds
 from bench.accounts import SIZES, generate
+from bench.bounds import IDENTIFY
 from bench.run import main
 
 pytestmark = pytest.mark.timeout(240)
@@ -42,12 +43,13 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
     links = sum(len(tags) for _, tags in spec.lists)
     reads = small_account_reads()
 
-    # Plans read exactly the lower bound; the SDK script also reads each list's tags, one request per list.
-    assert runs["create", "plan"]["ours"]["requests"] == EMPTY_READ
+    # Plans read exactly the lower bound, which starts with the account's identity; the SDK script reads no
+    # account, and each list's tags, one request per list.
+    assert runs["create", "plan"]["ours"]["requests"] == {**IDENTIFY, **EMPTY_READ}
     for scenario in ("update", "noop"):
         plan = runs[scenario, "plan"]
-        assert plan["ours"]["requests"] == reads
-        assert plan["bound"]["requests"] == sum(reads.values())
+        assert plan["ours"]["requests"] == {**IDENTIFY, **reads}
+        assert plan["bound"]["requests"] == sum(reads.values()) + 1
         assert plan["sdk"]["requests"] == {**reads, "get_tags_for_list": 5}
 
     # Creating everything: one request per object, one per tag for its links, then one read to verify.
@@ -80,8 +82,8 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
     flow_runs = {(run["scenario"], run["operation"]): run for run in latest["runs"] if run["size"] == "flows-s"}
     assert set(flow_runs) == {("repoint", "plan"), ("repoint", "apply"), ("noop", "plan")}
     flow_reads = {**EMPTY_READ, "get_flows": 1, "get_template": 10}
-    assert flow_runs["repoint", "plan"]["ours"]["requests"] == flow_reads
-    assert flow_runs["repoint", "plan"]["bound"]["requests"] == sum(flow_reads.values())
+    assert flow_runs["repoint", "plan"]["ours"]["requests"] == {**IDENTIFY, **flow_reads}
+    assert flow_runs["repoint", "plan"]["bound"]["requests"] == sum(flow_reads.values()) + 1
     assert flow_runs["repoint", "plan"]["ours"]["changes"] == {"update template": 4, "update flow_email": 10}
     repoint = flow_runs["repoint", "apply"]
     writes = {"update_template": 4, "update_flow_action": 10, "get_template_for_flow_message": 10, "delete_template": 10}

@@ -43,6 +43,8 @@ class EchoHandler(BaseHTTPRequestHandler):
                 attributes = {"name": f"Echo {key}", "editor_type": "CODE", "html": f"<p>{key}</p>", "text": None}
                 attributes |= {"created": "2026-01-01T00:00:00+00:00", "updated": "2026-01-01T00:00:00+00:00"}
                 data = [{"type": "template", "id": "AbC123", "attributes": attributes}]
+            if url.path == "/api/accounts":  # the account's name holds the key too
+                data = [{"type": "account", "id": "AbC123", "attributes": {"contact_information": {"organization_name": key}}}]
             body = {"data": data, "links": {"self": base + url.path, "next": f"{base}{url.path}?page[cursor]={key}"}}
             self._answer(200, body, key)
             return

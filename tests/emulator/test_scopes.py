@@ -31,6 +31,7 @@ SEED = {
     "lists": [{"name": "Newsletter", "tags": [["Channel", "Email"]]}],
     "templates": [{"name": "Welcome", "html": "<p>Hi {{ first_name }}</p>"}],
     "flows": [{"name": "Welcome", "emails": [{"name": "Email #1", "template": "Welcome"}]}],
+    "accounts": [{"organization_name": "Scoped Inc"}],
     "universal_content": [
         {
             "name": "Footer",
@@ -61,6 +62,8 @@ def request_for(op_id: str, ids: dict[str, list[str]]) -> tuple[str, str, dict[s
     definition["actions"][0]["data"] = {"message": {"name": "Email #1", "template_id": template}}
     block = ids["universal_content"][0]
     return {
+        "get_accounts": ("GET", "/api/accounts", None),
+        "get_account": ("GET", f"/api/accounts/{ids['accounts'][0]}", None),
         "get_flows": ("GET", "/api/flows", None),
         "get_flow": ("GET", f"/api/flows/{flow}", None),
         "create_flow": ("POST", "/api/flows", {"data": {"type": "flow", "attributes": {"name": "F", "definition": definition}}}),
@@ -414,7 +417,7 @@ def test_cli_emulator_limits_the_keys_it_is_given(tmp_path: Path, api_key: str) 
 def test_plan_with_a_key_lacking_tags_read_fails_clearly(
     tmp_path: Path, emulator_factory: Factory, serve_emulator: Callable[[Emulator], ServedEmulator]
 ) -> None:
-    emulator = emulator_factory(EmulatorConfig(key_scopes={CANARY_KEY: ("templates:read", "lists:read")}))
+    emulator = emulator_factory(EmulatorConfig(key_scopes={CANARY_KEY: ("accounts:read", "templates:read", "lists:read")}))
     emulator.seed(CANARY_KEY, SEED)
     server = serve_emulator(emulator)
     project = tmp_path / "project"

@@ -171,7 +171,8 @@ def test_plan_step_posts_a_refused_plan_in_full_and_fails_the_job(tmp_path: ci_f
     assert step.returncode == 0, step.stderr
     assert "exitcode=1" in (tmp_path / "github-output.txt").read_text()
     comment = (tmp_path / "plan.md").read_text(encoding="utf-8")
-    assert comment.startswith("### klaviyo-sync plan\n\n> [!CAUTION]\n> **The plan was refused by its safety checks")
+    assert comment.startswith("### klaviyo-sync plan for Emulated account (`")
+    assert "`)\n\n> [!CAUTION]\n> **The plan was refused by its safety checks" in comment
     assert "this plan creates 151 lists, but only 150 of Klaviyo" in comment and "| `+` | create |" in comment
 
 

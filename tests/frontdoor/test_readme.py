@@ -98,5 +98,6 @@ def test_manifest_format_example_validates_and_plans(tmp_path: Path) -> None:
     plan = run_cli(["plan", str(tmp_path), *state, "--no-color", "--var", "KLAVIYO_ENV=production", "--detailed-exitcode"])
     assert plan.exit_code == 2, plan.output
     assert 'list["VIP Customers (production)"]' in plan.output
+    assert "\nAccount: Emulated account (t9ZIwW)\n" in plan.output  # the pin the example sets
     assert 'universal_content["Legal"]' in plan.output and "into every template that uses it" in plan.output
     assert 'flow_email["Welcome Series"/"Email #1"]' in plan.output and 'follows template "Welcome Email"' in plan.output

@@ -227,7 +227,9 @@ def test_removed_tags_show_the_flows_campaigns_and_segments_carrying_them(
 def test_a_fact_the_key_may_not_read_is_shown_as_unknown(tmp_path: Path, emulator_server: ServedEmulator) -> None:
     emulator = emulator_server.emulator
     emulator.seed(CANARY_KEY, {"tag_groups": [{"name": "Lifecycle"}], "tags": [{"group": "Lifecycle", "name": "Winback"}]})
-    emulator.key_scopes.set(CANARY_KEY, ["templates:read", "lists:read", "tags:read", "flows:read", "segments:read"])
+    emulator.key_scopes.set(
+        CANARY_KEY, ["accounts:read", "templates:read", "lists:read", "tags:read", "flows:read", "segments:read"]
+    )
     manifest = "version: 1\ntag_groups:\n  - name: Lifecycle\n    tags: []\n"
     code, out, err = plan(emulator_server, str(write_project(tmp_path / "scoped", manifest, {})))
     assert code == 0, err

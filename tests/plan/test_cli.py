@@ -67,7 +67,11 @@ def test_markdown_format(tmp_path: Path, emulator_server: ServedEmulator) -> Non
     path = project("prune-on", tmp_path, emulator_server)
     code, out, _ = plan(emulator_server, str(path), "--format", "markdown")
     assert code == 0
-    assert out.startswith("### klaviyo-sync plan\n\n**Plan: 0 to create, 0 to update, 4 to delete.**")
+    account = emulator_server.emulator.seed(CANARY_KEY, {"accounts": [{"organization_name": "Acme [Staging]"}]})["accounts"][0]
+    code, out, _ = plan(emulator_server, str(path), "--format", "markdown")
+    assert out.startswith(
+        f"### klaviyo-sync plan for Acme \\[Staging\\] (`{account}`)\n\n**Plan: 0 to create, 0 to update, 4 to delete.**"
+    )
     assert "> [!CAUTION]" in out
 
 

@@ -44,7 +44,8 @@ def write_project(root: Path, manifest: str) -> Path:
 def read(project: Path, base_url: str, **client_options: Any) -> tuple[Project, State]:
     async def scenario() -> tuple[Project, State]:
         async with KlaviyoClient(CANARY_KEY, base_url=base_url, **client_options) as client:
-            return await read_account(loading, client)
+            project, live, _ = await read_account(loading, client)
+            return project, live
 
     with loading_project(project, {}) as loading:
         return asyncio.run(scenario())

@@ -100,7 +100,7 @@ def test_json_round_trip_and_schema() -> None:
     plan = build_plan(*mixed_case())
     data = plan_to_json(plan)
     jsonschema.Draft202012Validator(plan_schema()).validate(data)
-    assert data["revision"] == REVISION and data["format_version"] == 2
+    assert data["revision"] == REVISION and data["format_version"] == 3
     again = plan_from_json(json.loads(json.dumps(data)))
     assert plan_to_json(again) == data
     assert [c.action for c in again.changes] == [c.action for c in plan.changes]
@@ -136,9 +136,10 @@ def test_schema_is_a_valid_2020_12_schema() -> None:
     [
         ([], "not a klaviyo-sync plan"),
         ({"format_version": 99}, "format version 99"),
-        ({"format_version": 1}, "format version 1"),
-        ({"format_version": 2, "revision": "2020-01-01"}, "revision '2020-01-01'"),
-        ({"format_version": 2, "revision": REVISION, "changes": {}}, "'changes' is missing or malformed"),
+        ({"format_version": 2}, "format version 2"),  # before plans named their account and project
+        ({"format_version": 3, "revision": "2020-01-01"}, "revision '2020-01-01'"),
+        ({"format_version": 3, "revision": REVISION, "changes": {}}, "'changes' is missing or malformed"),
+        ({"format_version": 3, "revision": REVISION, "account": "AbC123"}, "'account' is missing or malformed"),
     ],
 )
 def test_bad_plan_files_are_refused_clearly(data: object, message: str) -> None:

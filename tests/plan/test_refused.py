@@ -31,6 +31,10 @@ def footer_change(tmp_path: Path, server: ServedEmulator, safety: str = "") -> P
     return tmp_path
 
 
+def account_id(server: ServedEmulator) -> str:
+    return server.emulator.seed(CANARY_KEY, {"accounts": [{}]})["accounts"][0]
+
+
 def plan(server: ServedEmulator, *args: str) -> tuple[int, str, str]:
     result = run_cli(["plan", *args, "--base-url", server.base_url])
     return result.exit_code, result.stdout, result.stderr
@@ -86,9 +90,8 @@ def test_markdown_puts_the_refusal_first_in_the_pr_comment(tmp_path: Path, emula
     code, out, err = plan(emulator_server, str(path), "--format", "markdown", "--detailed-exitcode")
     assert code == 1 and err.startswith("Error: the plan was refused")
     head = out.split("**Refused plan:")[0]
-    assert head.startswith(
-        "### klaviyo-sync plan\n\n> [!CAUTION]\n> **The plan was refused by its safety checks; nothing will be applied.**\n"
-    )
+    title = f"### klaviyo-sync plan for Emulated account (`{account_id(emulator_server)}`)\n\n"
+    assert head.startswith(f"{title}> [!CAUTION]\n> **The plan was refused by its safety checks; nothing will be applied.**\n")
     assert "klaviyo.yaml:2:1: this plan would update 12 of 12 managed templates (100%), over the update threshold of 30%" in head
     assert "safety.max\\_update\\_fraction" in head and 'template\\["Promo 00"\\]' in head
     assert "**Refused plan: 0 to create, 12 to update, 0 to delete. Nothing will be applied.**" in out
@@ -103,7 +106,17 @@ def test_json_carries_the_refusal_and_every_change(tmp_path: Path, emulator_serv
     data = json.loads(out)
     schema = json.loads(resources.files("klaviyo_sync.schemas").joinpath("plan.schema.json").read_text("utf-8"))
     jsonschema.Draft202012Validator(schema).validate(data)
-    assert list(data)[:7] == ["format_version", "tool", "revision", "targets", "force", "summary", "refusal"]
+    assert list(data)[:9] == [
+        "format_version",
+        "tool",
+        "revision",
+        "account",
+        "project",
+        "targets",
+        "force",
+        "summary",
+        "refusal",
+    ]
     [problem] = data["refusal"]["problems"]
     assert (problem["file"], problem["line"]) == (f"{path}/klaviyo.yaml", 0)
     assert data["refusal"]["thresholds"] == [

@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from klaviyo_sync.account import Account
 from klaviyo_sync.blast import TagReach
 from klaviyo_sync.plan import build_plan, plan_to_json
 from klaviyo_sync.render import render_json, render_markdown, render_text
@@ -19,6 +20,7 @@ from klaviyo_sync.resources import Kind, Origin, Plan, Resource
 from tests.plan.builders import Project, Thresholds, link, live, state
 
 GOLDEN = Path(__file__).parent / "golden"
+ACCOUNT = Account("AbC123", "Acme Staging")
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 
 
@@ -88,12 +90,12 @@ def rich_plan() -> Plan:
             {"flows": "the API key lacks a scope it needs: flows:read, tags:read"},
         ),
     }
-    return build_plan(project, account, reach=reach)
+    return build_plan(project, account, reach=reach, account=ACCOUNT)
 
 
 def empty_plan() -> Plan:
     account = state([live(Kind.LIST, "Newsletter", id="LsNew1"), live(Kind.TEMPLATE, "Other", id="TmOth1")])
-    return build_plan(Project(state([declared(Kind.LIST, "Newsletter", line=3)])), account)
+    return build_plan(Project(state([declared(Kind.LIST, "Newsletter", line=3)])), account, account=ACCOUNT)
 
 
 def check_golden(name: str, text: str) -> None:

@@ -222,7 +222,10 @@ def test_plan_markdown_includes_the_preview_summary(
     )
     assert result.exit_code == 0, result.output
     plan, _, preview = result.stdout.partition("\n### klaviyo-sync preview\n")
-    assert plan.startswith("### klaviyo-sync plan\n") and "Plan: 0 to create, 1 to update, 0 to delete." in plan
+    assert (
+        plan.startswith("### klaviyo-sync plan for Emulated account (`")
+        and "Plan: 0 to create, 1 to update, 0 to delete." in plan
+    )
     assert "| Sale | changed | default | [HTML](https://ci.example/artifacts/42/sale/default/before.html)" in preview
     assert "Screenshots and the gallery: [https://ci.example/artifacts/42](https://ci.example/artifacts/42/index.html)" in preview
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from klaviyo_sync.emulator.context import Handler, Resource
-from klaviyo_sync.emulator.resources import flows, lists, tag_groups, tags, templates, universal_content
+from klaviyo_sync.emulator.resources import accounts, flows, lists, tag_groups, tags, templates, universal_content
 
 RESOURCES: tuple[Resource, ...] = (
+    accounts.RESOURCE,
     templates.RESOURCE,
     lists.RESOURCE,
     tags.RESOURCE,
