@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "plan": "Show what apply would change in the account, and why.",
     "preview": "Render the templates a plan would change, before and after.",
     "apply": "Make the account match the manifests (or a saved plan).",
+    "show": "Print a saved plan (plan --out) as text, markdown or json.",
     "export": "Write manifests and template files from a live account.",
     "unlock": "Break the apply lock of an apply that was killed.",
     "emulator": "Run the local Klaviyo emulator on 127.0.0.1.",

@@ -137,7 +137,7 @@ def command(
     if saved:
         if targets or force:
             raise ConfigError("--target and --force apply to planning, not to a saved plan", hint="plan again with them")
-        saved_plan, saved_data = _read_saved_plan(path)
+        saved_plan, saved_data = read_saved_plan(path)
         from klaviyo_sync.inputs import loading_project
 
         root = project_dir or saved_project(path, saved_plan)
@@ -195,7 +195,7 @@ def _plan_and_apply(
         asyncio.run(_apply_locked(project, derive, conn, output, waits))
 
 
-def _read_saved_plan(path: Path) -> tuple[Plan, dict[str, Any]]:
+def read_saved_plan(path: Path) -> tuple[Plan, dict[str, Any]]:
     """The plan as the file describes it (for the staleness check) and its JSON form (the contract)."""
     from klaviyo_sync.plan import plan_from_json
 

@@ -47,7 +47,7 @@ def test_every_command_in_the_readme_is_accepted(tmp_path: Path, monkeypatch: py
     (tmp_path / "plan.json").write_text("{}", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     calls = _invocations()
-    assert {call.args[0] for call in calls} == {"validate", "plan", "preview", "apply", "export", "emulator", "unlock"}
+    assert {call.args[0] for call in calls} == {"validate", "plan", "preview", "apply", "export", "emulator", "unlock", "show"}
     for call in calls:
         parse_invocation(call)
 
