@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from klaviyo_sync.api_spec import operation
+from klaviyo_sync.api_spec import bucket_limits
 from klaviyo_sync.resources import Action, Change
 
 # The read walk of each kind: (operation, page size).
@@ -48,14 +48,15 @@ def read_requests(counts: dict[str, int]) -> dict[str, int]:
 
 @dataclass
 class WindowModel:
-    """The emulator's fixed windows, counted per operation."""
+    """The emulator's fixed windows, counted per rate-limit bucket: an operation, or a query value with limits of its
+    own (`get_list:additional-fields[list]=profile_count`)."""
 
     scale: float
     used: dict[tuple[str, str, int], int] = field(default_factory=lambda: defaultdict(int))
 
     def admit(self, operation_id: str, ready: float) -> float:
         """The earliest moment >= ready a request of this operation fits every window; counts it there."""
-        limits = operation(operation_id).rate_limits
+        limits = bucket_limits(operation_id)
         start = ready
         while True:
             blocked_until = start

@@ -7,6 +7,8 @@ the account as the previous step left it:
 - apply at `--apply-scale` (windows that much shorter) with the latency shrunk by the same factor, so latency and
   rate limits keep their proportions and the ratio to the bound does not depend on the scale.
 klaviyo-sync and the SDK use two accounts of the same emulator (limits are per account) and run one after the other.
+Then the flow email scenario (`bench/flows.py`) and the blast-radius one (`bench/reach.py`: a plan deleting lists and
+a tag group reads what they reach).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import bounds, flows
+from bench import bounds, flows, reach
 from bench.accounts import SIZES, Size, generate, update_templates, write_project
 from bench.table import render
 
@@ -48,6 +50,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--diff-kb", type=int, default=100, help="size of each template in the diff measurement (KiB)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results (default bench/results)")
     parser.add_argument("--no-flows", action="store_true", help="leave out the flow email scenario")
+    parser.add_argument("--no-reach", action="store_true", help="leave out the blast-radius scenario")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.diff_templates = "small", 100
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             results["runs"].extend(run_size(SIZES[name], Path(workdir) / name, args))
         if not args.no_flows:
             results["runs"].extend(run_flows(flows.QUICK if args.quick else flows.FULL, Path(workdir) / "flows", args))
+        if not args.no_reach:
+            results["runs"].extend(run_reach(reach.QUICK if args.quick else reach.FULL, Path(workdir) / "reach", args))
     results["diff"] = measure_diff(args.diff_templates, args.diff_kb)
     results["saved_plan"] = measure_saved_plan(args.diff_templates, args.diff_kb)
     results["saved_plan"]["apply"] = measure_saved_plan_apply(args.diff_templates, args.diff_kb)
@@ -182,6 +187,25 @@ def run_flows(size: flows.FlowSize, workdir: Path, args: argparse.Namespace) -> 
         }
         runs.append({"size": size.name, "scenario": scenario, "operation": "apply", "ours": ours, "sdk": sdk, "bound": bound})
     return runs
+
+
+def run_reach(size: reach.ReachSize, workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """A plan deleting every list and a tag group: the account's read, then what the removals reach."""
+    from klaviyo_sync.emulator import Emulator, EmulatorConfig
+
+    project = reach.write_project(workdir / "project")
+    emulator = Emulator(EmulatorConfig(seed=7))
+    for key in (OURS_KEY, SDK_KEY):
+        ids = emulator.seed(key, reach.seed(size))
+        flow_ids = emulator.seed(key, reach.flows(size, ids["lists"], ids["templates"][0]))["flows"]
+        emulator.seed(key, reach.carriers(size, flow_ids))
+    print(f"[{size.name}] prune: plan", file=sys.stderr, flush=True)
+    with serve(emulator.dump(), args.plan_scale, args.latency_ms) as (_, base_url):
+        job = {"project": str(project), "base_url": base_url, "scale": args.plan_scale}
+        ours = worker({"job": "ours_plan", "api_key": OURS_KEY, **job})
+        sdk = worker({"job": "sdk_reach_plan", "api_key": SDK_KEY, **job})
+    bound = reach.plan_bound(size, args.latency_ms / 1000, args.plan_scale)
+    return [{"size": size.name, "scenario": "prune", "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound}]
 
 
 @contextlib.contextmanager

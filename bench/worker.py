@@ -66,6 +66,7 @@ def preload(job: str) -> None:
             "openapi_client.api.templates_api",
         ),
         "sdk_flows_plan": ("klaviyo_api", "openapi_client.api.flows_api", "openapi_client.api.templates_api"),
+        "sdk_reach_plan": ("klaviyo_api", "openapi_client.api.tags_api", "openapi_client.api.lists_api"),
         "sdk_flows_apply": ("klaviyo_api", "openapi_client.api.flows_api", "openapi_client.api.templates_api"),
         "diff": ("klaviyo_sync.diff",),
         "lint": ("klaviyo_sync.language", "klaviyo_sync.manifest.templates"),
@@ -110,13 +111,15 @@ def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[
     """What `klaviyo-sync plan` does: load the manifests while reading the account, then build the plan.
 
     Phases: `read_s` until both the project and the account are in (the load overlaps the read; `load_s` is when
-    the project was ready), `build_s` the deferred HTML checks and the plan."""
+    the project was ready), `build_s` the deferred HTML checks, the plan and the reads of what its removals reach."""
+    from klaviyo_sync.blast import plan_with_reach
     from klaviyo_sync.inputs import loading_project, read_account
-    from klaviyo_sync.plan import build_plan
 
     async def read(loading: Any) -> Any:
         async with _client(job) as client:
-            return await read_account(loading, client)
+            project, live, account = await read_account(loading, client)
+            phases["read_s"] = time.perf_counter() - began
+            return await plan_with_reach(project, live, client, account=account), live  # as the CLI: the removals' reach is read too
 
     phases = {} if phases is None else phases
     began = time.perf_counter()
@@ -129,10 +132,8 @@ def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[
             return future
 
         loading.start = start_timed  # type: ignore[method-assign]
-        project, live, account = run(read(loading))
-    read_done = time.perf_counter()
-    plan = build_plan(project, live, account=account)
-    phases.update(read_s=read_done - began, build_s=time.perf_counter() - read_done)
+        plan, live = run(read(loading))
+    phases["build_s"] = time.perf_counter() - began - phases["read_s"]
     return plan, live
 
 
@@ -215,6 +216,23 @@ def sdk_flows_plan(job: dict[str, Any]) -> dict[str, Any]:
         desired = _desired_flows(job)
         writes = flows.sdk_compare(desired, flows.sdk_read(baseline.client(job["base_url"], job["api_key"]), desired))
     return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), **counted(job, before)}
+
+
+def sdk_reach_plan(job: dict[str, Any]) -> dict[str, Any]:
+    """The SDK script's plan of the blast-radius scenario: read the account, then each removed list's and tag's reach."""
+    from bench import baseline, reach
+
+    before = emulator_counts(job)
+    error = None
+    with Stopwatch() as watch:
+        sdk = baseline.client(job["base_url"], job["api_key"])
+        live = baseline.read(sdk)
+        try:
+            removed_tags = [tag_id for (group, _), tag_id in live.tags.items() if group == reach.GROUP]
+            reach.sdk_read(sdk, list(live.lists.values()), removed_tags)  # every list and the group's tags go
+        except Exception as exc:  # the SDK gives up (a 429 after its retries): recorded, not hidden
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "lists": len(live.lists), "error": error, **counted(job, before)}
 
 
 def sdk_flows_apply(job: dict[str, Any]) -> dict[str, Any]:
@@ -374,6 +392,7 @@ JOBS = {
     "sdk_plan": sdk_plan,
     "sdk_apply": sdk_apply,
     "sdk_flows_plan": sdk_flows_plan,
+    "sdk_reach_plan": sdk_reach_plan,
     "sdk_flows_apply": sdk_flows_apply,
     "diff": diff,
     "lint": lint,
