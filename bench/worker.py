@@ -119,7 +119,8 @@ def _plan(job: dict[str, Any], phases: dict[str, float] | None = None) -> tuple[
         async with _client(job) as client:
             project, live, account = await read_account(loading, client)
             phases["read_s"] = time.perf_counter() - began
-            return await plan_with_reach(project, live, client, account=account), live  # as the CLI: the removals' reach is read too
+            # as the CLI: the removals' reach is read too
+            return await plan_with_reach(project, live, client, account=account), live
 
     phases = {} if phases is None else phases
     began = time.perf_counter()
