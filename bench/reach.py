@@ -6,7 +6,7 @@ the plan deletes every list and the group (its tags with it), and reads, for eac
 with `additional-fields[list]=profile_count`: 1/s and 15/m, its own bucket) and the flows it triggers (3/s, 60/m),
 and for each tag the flows, campaigns and segments carrying it (3/s and 60/m each).
 
-Row: `prune` plan. Bound: the account's read (one page of each kind here), then the reach reads, each sent the
+Row: `prune` plan. Bound: the account's identity and read (one page of each kind here), then the reach reads, each sent the
 moment its bucket's fixed windows allow. With 20 lists the 16th profile count waits for the next minute, so the
 profile counts set the bound. The SDK baseline reads the same facts one request at a time, with its default retry.
 """
@@ -82,15 +82,15 @@ def reach_requests(size: ReachSize) -> dict[str, int]:
 
 
 def plan_bound(size: ReachSize, latency: float, scale: float) -> dict[str, Any]:
-    """The account's read (every kind one page), then the reach reads as their windows allow."""
+    """The account's identity, its read (every kind one page), then the reach reads as their windows allow."""
     reads = bounds.read_requests({"templates": 1, "lists": size.lists, "tags": size.tags, "tag_groups": 2})
     model = bounds.WindowModel(scale)
-    read = bounds.read_time(reads, latency, scale, model=model)
+    read = bounds.read_time(reads, latency, scale, start=latency, model=model)  # after the identity's round trip
     reach = reach_requests(size)
     wall = bounds.read_time(reach, latency, scale, start=read, model=model)
     profiles = bounds.read_time({PROFILE_COUNT: size.lists}, latency, scale, start=read, model=bounds.WindowModel(scale))
     return {
-        "requests": sum(reads.values()) + sum(reach.values()),
+        "requests": sum(bounds.IDENTIFY.values()) + sum(reads.values()) + sum(reach.values()),
         "wall_s": wall,
         "reach_wall_s": wall - read,
         "profile_counts_wall_s": profiles - read,

@@ -100,8 +100,8 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
     [prune] = [run for run in latest["runs"] if run["size"] == "reach-s"]
     assert prune["ours"]["changes"] == {"delete list": 3, "delete tag_group": 1}
     reach = {"get_list": 3, "get_flows_triggered_by_list": 3, **dict.fromkeys(bounds_reach.TAG_READS, 2)}
-    assert prune["ours"]["requests"] == {**EMPTY_READ, **reach} and prune["ours"]["throttled"] == {}
-    assert prune["bound"]["requests"] == sum(EMPTY_READ.values()) + sum(reach.values())
+    assert prune["ours"]["requests"] == {**IDENTIFY, **EMPTY_READ, **reach} and prune["ours"]["throttled"] == {}
+    assert prune["bound"]["requests"] == sum(IDENTIFY.values()) + sum(EMPTY_READ.values()) + sum(reach.values())
     sdk_reach = {**reach, "get_ids_for_flows_triggered_by_list": 3, "get_tags_for_list": 3}
     del sdk_reach["get_flows_triggered_by_list"]
     sdk_sent = {op: n - prune["sdk"]["throttled"].get(op, 0) for op, n in prune["sdk"]["requests"].items()}
@@ -140,11 +140,11 @@ def test_window_model_holds_requests_to_the_emulator_windows() -> None:
 
 
 def test_profile_counts_are_bound_by_their_own_bucket() -> None:
-    """20 profile counts at 1/s and 15/m after a read that ends at 0.1 s: one a second in the first minute's window, the
-    16th at 60 s, the 20th at 64 s, answered 0.1 s later: 64 s after the read."""
+    """20 profile counts at 1/s and 15/m after the identity's and the account's reads, which end at 0.2 s: one a second
+    in the first minute's window, the 16th at 60 s, the 20th at 64 s, answered 0.1 s later: 63.9 s after the read."""
     bound = bounds_reach.plan_bound(bounds_reach.FULL, latency=0.1, scale=1.0)
-    assert bound["profile_counts_wall_s"] == pytest.approx(64.0)
-    assert bound["reach_wall_s"] == pytest.approx(64.0)  # the flow and tag reads (3/s, 60/m) finish well before
+    assert bound["profile_counts_wall_s"] == pytest.approx(63.9)
+    assert bound["reach_wall_s"] == pytest.approx(63.9)  # the flow and tag reads (3/s, 60/m) finish well before
 
 
 def test_read_time_is_latency_plus_the_slowest_walk() -> None:
