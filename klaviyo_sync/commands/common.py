@@ -176,12 +176,21 @@ def open_connection(options: ConnectionOptions) -> Iterator[Connection]:
         yield Connection(base_url=base_url, api_key=EMULATOR_API_KEY)
 
 
-# Options shared by the commands that load manifests (`var_option`) or print plans (`no_color_option`).
+# Options shared by the commands that load manifests (`var_option`) or print plans (`no_color_option`,
+# `plan_format_option`).
 var_option = click.option(
     "--var", "variables", multiple=True, metavar="NAME=VALUE", help="Set a manifest variable ${NAME}; repeatable."
 )
 no_color_option = click.option(
     "--no-color", is_flag=True, help="Never colour the output (NO_COLOR in the environment does the same)."
+)
+plan_format_option = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for terminals, markdown for a pull-request comment, json for machines (schemas/plan.schema.json).",
 )
 
 

@@ -20,6 +20,7 @@ from klaviyo_sync.commands.common import (
     no_color_option,
     open_connection,
     parse_var_options,
+    plan_format_option,
     problems_from_cwd,
     use_color,
     var_option,
@@ -45,14 +46,7 @@ Examples:
 )
 @click.argument("path", type=click.Path(path_type=Path), default=".", required=False)
 @var_option
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="text for terminals, markdown for a pull-request comment, json for machines (schemas/plan.schema.json).",
-)
+@plan_format_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

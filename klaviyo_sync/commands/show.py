@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from klaviyo_sync.commands.common import no_color_option, use_color
+from klaviyo_sync.commands.common import no_color_option, plan_format_option, use_color
 
 
 @click.command(
@@ -23,14 +23,7 @@ Examples:
   klaviyo-sync show plan.json --format markdown > comment.md""",
 )
 @click.argument("plan_file", metavar="PLAN.json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="text for terminals, markdown for a pull-request comment, json as saved.",
-)
+@plan_format_option
 @no_color_option
 def command(plan_file: Path, output_format: str, no_color: bool) -> None:
     """Print the saved plan PLAN.json: the account and project it was made for, and its changes with their reasons."""
