@@ -28,6 +28,7 @@ from typing import Any
 
 from bench import bounds, flows, reach
 from bench.accounts import SIZES, Size, generate, update_templates, write_project
+from bench.clock import AccountClock
 from bench.table import render
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,6 +38,8 @@ SDK_KEY = "pk_bench_official_sdk"
 SCENARIOS = ("create", "update", "noop")
 STARTUP_RUNS = 7
 WORKER_TIMEOUT_S = 3600
+# Every emulator of a run stamps `created` and `updated` with this clock: Klaviyo's time at its real rates.
+ACCOUNT_CLOCK = AccountClock()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -152,7 +155,7 @@ def run_flows(size: flows.FlowSize, workdir: Path, args: argparse.Namespace) -> 
     from klaviyo_sync.emulator import Emulator, EmulatorConfig
 
     project = flows.write_project(size, workdir / "project")
-    emulator = Emulator(EmulatorConfig(seed=7))
+    emulator = Emulator(EmulatorConfig(seed=7, clock=ACCOUNT_CLOCK))
     for key in (OURS_KEY, SDK_KEY):
         emulator.seed(key, flows.seed(size))
     state: dict[str, Any] | None = emulator.dump()
@@ -194,7 +197,7 @@ def run_reach(size: reach.ReachSize, workdir: Path, args: argparse.Namespace) ->
     from klaviyo_sync.emulator import Emulator, EmulatorConfig
 
     project = reach.write_project(workdir / "project")
-    emulator = Emulator(EmulatorConfig(seed=7))
+    emulator = Emulator(EmulatorConfig(seed=7, clock=ACCOUNT_CLOCK))
     for key in (OURS_KEY, SDK_KEY):
         ids = emulator.seed(key, reach.seed(size))
         flow_ids = emulator.seed(key, reach.flows(size, ids["lists"], ids["templates"][0]))["flows"]
@@ -214,10 +217,10 @@ def serve(state: dict[str, Any] | None, scale: float, latency_ms: float) -> Iter
     from klaviyo_sync.emulator import Emulator, EmulatorConfig
     from klaviyo_sync.emulator.server import serve_in_background
 
-    emulator = Emulator(EmulatorConfig(rate_limits=scale, latency_ms=latency_ms, seed=7))
+    emulator = Emulator(EmulatorConfig(rate_limits=scale, latency_ms=latency_ms, seed=7, clock=ACCOUNT_CLOCK))
     if state is not None:
         emulator.store.load_json(state)
-    with serve_in_background(emulator=emulator) as base_url:
+    with ACCOUNT_CLOCK.at_scale(scale), serve_in_background(emulator=emulator) as base_url:
         yield emulator, base_url
 
 
