@@ -30,7 +30,7 @@ from klaviyo_sync.errors import NotFoundError, ServerError
 from klaviyo_sync.flows.read import FlowsRead, read_flow_emails
 from klaviyo_sync.kinds import KINDS
 from klaviyo_sync.lock import LOCK_NAME
-from klaviyo_sync.partitions import AUTO, Partitioning, Walked, WalkStats, all_or_nothing, walk_collection
+from klaviyo_sync.partitions import AUTO, Horizon, Partitioning, Walked, WalkStats, all_or_nothing, walk_collection
 from klaviyo_sync.resources import Key, Kind, Resource, State, content_hash
 from klaviyo_sync.scratch import is_scratch
 
@@ -78,13 +78,14 @@ async def read_live_state(
     """
     report = report if report is not None else ReadReport()
     own_reads = [spec.read for spec in KINDS if spec.read is not None]
+    reading = _Reading(client, partitioning, report, Horizon())  # one horizon: the collections are read at once
     groups, tags, lists, templates, *walked = await all_or_nothing(
-        _walk(client, "get_tag_groups", {}, partitioning, report),
-        _walk(client, "get_tags", {"include": "tag-group"}, partitioning, report),
-        _walk(client, "get_lists", {"include": "tags"}, partitioning, report),
-        _read_templates(client, managed_templates, partitioning, report),
+        reading.walk("get_tag_groups", {}),
+        reading.walk("get_tags", {"include": "tag-group"}),
+        reading.walk("get_lists", {"include": "tags"}),
+        _read_templates(reading, managed_templates),
         _read_flows(client, flow_emails, report),
-        *(_walk(client, read.operation, dict(read.params), partitioning, report) for read in own_reads),
+        *(reading.walk(read.operation, dict(read.params)) for read in own_reads),
     )
     flows, *walked = walked
     state = State()
@@ -118,14 +119,21 @@ async def _read_flows(
     return read
 
 
-async def _walk(
-    client: KlaviyoClient, operation_id: str, params: dict[str, str], partitioning: Partitioning, report: ReadReport
-) -> Walked:
-    walked = await walk_collection(client, operation_id, params, partitioning)
-    report.collections[operation_id] = walked.stats
-    if walked.stats.duplicates:
-        logger.warning("%s: %d objects were read by two walks; each is kept once", operation_id, walked.stats.duplicates)
-    return walked
+@dataclass
+class _Reading:
+    """What every collection walk of one read shares."""
+
+    client: KlaviyoClient
+    partitioning: Partitioning
+    report: ReadReport
+    horizon: Horizon
+
+    async def walk(self, operation_id: str, params: dict[str, str]) -> Walked:
+        walked = await walk_collection(self.client, operation_id, params, self.partitioning, self.horizon)
+        self.report.collections[operation_id] = walked.stats
+        if walked.stats.duplicates:
+            logger.warning("%s: %d objects were read by two walks; each is kept once", operation_id, walked.stats.duplicates)
+        return walked
 
 
 def _attributes(resource: dict[str, Any]) -> dict[str, Any]:
@@ -198,13 +206,9 @@ def _add_lists(state: State, lists: Walked, group_names: dict[str, str], tag_key
             state.add(Resource(Kind.LIST_TAG, (list_name, *tag_key), {}, id=link_id, version=content_hash(link_id)))
 
 
-async def _read_templates(
-    client: KlaviyoClient,
-    managed: Collection[str] | Awaitable[Collection[str]] | None,
-    partitioning: Partitioning,
-    report: ReadReport,
-) -> list[Resource]:
-    collected = await _walk(client, "get_templates", {}, partitioning, report)
+async def _read_templates(reading: _Reading, managed: Collection[str] | Awaitable[Collection[str]] | None) -> list[Resource]:
+    client, report = reading.client, reading.report
+    collected = await reading.walk("get_templates", {})
     drag_and_drop = [item for item in collected.data if _attributes(item).get("editor_type") == DRAG_AND_DROP]
     if drag_and_drop and inspect.isawaitable(managed):
         managed = await managed

@@ -23,7 +23,8 @@ from tests.support.conformance import Conformance
 from tests.support.fixtures import ServedEmulator
 
 COLLECTIONS = {"get_templates": ("templates", Kind.TEMPLATE), "get_lists": ("lists", Kind.LIST)}
-EAGER = Partitioning(prefix_pages=1, pages_per_walk=1, max_walks=4)  # splits even small collections
+# Splits even small collections, into as many walks as their pages, however soon the other reads end.
+EAGER = Partitioning(prefix_pages=1, pages_per_walk=1, max_walks=4, extra_fraction=1.0, pace_to_slowest=False)
 
 # Mostly dense seconds (ties, and slice boundaries that fall on occupied seconds), sometimes long gaps.
 clock_steps = st.lists(st.sampled_from([0.0, 0.0, 1.0, 1.0, 1.0, 2.0, 3600.0]), min_size=1, max_size=5)
@@ -32,6 +33,8 @@ partitionings = st.builds(
     prefix_pages=st.integers(1, 2),
     pages_per_walk=st.integers(1, 2),
     max_walks=st.integers(1, 5),
+    extra_fraction=st.sampled_from([0.04, 0.5, 1.0]),
+    pace_to_slowest=st.booleans(),
 )
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -185,7 +188,7 @@ def test_reading_partitioned_over_loopback_matches_reading_in_process(
     def over_loopback(_: Emulator) -> KlaviyoClient:
         return KlaviyoClient(CANARY_KEY, base_url=served.base_url, time_scale=0.001)
 
-    over_http, report = read(emulator, Partitioning(), make_client=over_loopback)
+    over_http, report = read(emulator, Partitioning(extra_fraction=1.0, pace_to_slowest=False), make_client=over_loopback)
 
     assert report.collections["get_templates"].walks > 2 and report.collections["get_lists"].walks >= 2
     assert list(over_http) == list(in_process)
@@ -245,7 +248,8 @@ def test_a_walk_that_finishes_early_takes_over_half_of_the_busiest_range(
         return KlaviyoClient(CANARY_KEY, base_url=served.base_url, pacing=False)
 
     sequential, _ = read(emulator, SEQUENTIAL)
-    partitioned, report = read(emulator, Partitioning(prefix_pages=10, pages_per_walk=1, max_walks=4), make_client=over_loopback)
+    eager = Partitioning(prefix_pages=10, pages_per_walk=1, max_walks=4, extra_fraction=1.0, pace_to_slowest=False)
+    partitioned, report = read(emulator, eager, make_client=over_loopback)
 
     stats = report.collections["get_templates"]
     assert stats.walks > 2 + 2  # prefix, top and two slices to start with; splits added more

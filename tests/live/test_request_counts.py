@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from klaviyo_sync.partitions import AUTO, SEQUENTIAL, Partitioning
+from klaviyo_sync.partitions import AUTO, SEQUENTIAL, Horizon, Partitioning, WalkStats, walk_collection
 from klaviyo_sync.resources import Kind
 from tests.client.conftest import MakeClient, MakeEmulator, seed_account
 from tests.live.support import SteppingClock, lower_bound, read
 from tests.support.canary import CANARY_KEY
+from tests.support.clients import emulator_client
 
 SHAPES = [  # templates, lists, tags, tag groups (the default group included)
     (0, 0, 0, 1),
@@ -61,10 +64,13 @@ def test_a_partitioned_read_stays_within_one_extra_request_per_walk_and_reads_wh
     state, report = read(emulator, AUTO, make_client=make_client)
 
     assert report.requests() == emulator.request_counts(CANARY_KEY)
-    assert report.collections["get_templates"].walks > 2  # the template collection was split
+    assert report.collections["get_templates"].walks >= 2  # the template collection was split
     for operation_id, stats in report.collections.items():
         assert bound[operation_id] <= stats.requests <= bound[operation_id] + stats.max_extra_requests, operation_id
+        # Each walk may cost a request over the bound, so a collection has at most 4 % of its pages in walks.
+        assert stats.walks <= max(2, AUTO.extra_fraction * bound[operation_id]), operation_id
         assert stats.duplicates == 0
+    assert sum(report.requests().values()) <= 1.05 * sum(bound.values())
     assert list(state) == list(sequential)
     assert len(state.of_kind(Kind.TEMPLATE)) == templates and len(state.of_kind(Kind.LIST)) == lists
 
@@ -82,3 +88,27 @@ def test_a_kind_without_created_is_always_one_sequential_walk(make_emulator: Mak
 def test_partitioning_settings_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Partitioning(prefix_pages=0)
+    for fraction in (0.0, 1.5):
+        with pytest.raises(ValueError, match="extra_fraction"):
+            Partitioning(extra_fraction=fraction)
+
+
+@pytest.mark.parametrize(("others_need_s", "walks"), [(0.0, 4), (600.0, 2)], ids=["nothing-beside", "slow-read-beside"])
+def test_a_collection_is_split_only_as_far_as_the_slowest_other_read_calls_for(
+    make_emulator: MakeEmulator, others_need_s: float, walks: int
+) -> None:
+    """1,000 templates (100 pages, 4 walks allowed). With no other read still going, the walks allowed are all
+    used; beside a read expected to take ten minutes more, the prefix and top walks alone read them in time."""
+    emulator = make_emulator(clock=SteppingClock((1.0,)))
+    emulator.seed(CANARY_KEY, seed_account(tag_groups=1, tags=0, lists=0, templates=1000))
+    horizon = Horizon()
+    horizon.expect("another read", horizon.clock() + others_need_s)
+
+    async def scenario() -> WalkStats:
+        async with emulator_client(emulator, pacing=False) as client:
+            return (await walk_collection(client, "get_templates", {}, AUTO, horizon)).stats
+
+    stats = asyncio.run(scenario())
+
+    assert stats.walks == walks
+    assert 100 <= stats.requests <= 100 + stats.max_extra_requests
