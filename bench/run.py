@@ -7,8 +7,9 @@ the account as the previous step left it:
 - apply at `--apply-scale` (windows that much shorter) with the latency shrunk by the same factor, so latency and
   rate limits keep their proportions and the ratio to the bound does not depend on the scale.
 klaviyo-sync and the SDK use two accounts of the same emulator (limits are per account) and run one after the other.
-Then the flow email scenario (`bench/flows.py`) and the blast-radius one (`bench/reach.py`: a plan deleting lists and
-a tag group reads what they reach).
+Then the flow email scenario (`bench/flows.py`), the blast-radius one (`bench/reach.py`: a plan deleting lists and
+a tag group reads what they reach) and the preview one (`bench/preview.py`: `preview --offline` and
+`preview --with-klaviyo`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import bounds, flows, reach
+from bench import bounds, flows, preview, reach
 from bench.accounts import SIZES, Size, generate, update_templates, write_project
 from bench.clock import AccountClock
 from bench.table import render
@@ -54,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results (default bench/results)")
     parser.add_argument("--no-flows", action="store_true", help="leave out the flow email scenario")
     parser.add_argument("--no-reach", action="store_true", help="leave out the blast-radius scenario")
+    parser.add_argument("--no-preview", action="store_true", help="leave out the preview scenario")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.diff_templates = "small", 100
@@ -87,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             results["runs"].extend(run_flows(flows.QUICK if args.quick else flows.FULL, Path(workdir) / "flows", args))
         if not args.no_reach:
             results["runs"].extend(run_reach(reach.QUICK if args.quick else reach.FULL, Path(workdir) / "reach", args))
+        if not args.no_preview:
+            size = preview.QUICK if args.quick else preview.FULL
+            results["runs"].extend(run_preview(size, Path(workdir) / "preview", args))
     results["diff"] = measure_diff(args.diff_templates, args.diff_kb)
     results["saved_plan"] = measure_saved_plan(args.diff_templates, args.diff_kb)
     results["saved_plan"]["apply"] = measure_saved_plan_apply(args.diff_templates, args.diff_kb)
@@ -209,6 +214,30 @@ def run_reach(size: reach.ReachSize, workdir: Path, args: argparse.Namespace) ->
         sdk = worker({"job": "sdk_reach_plan", "api_key": SDK_KEY, **job})
     bound = reach.plan_bound(size, args.latency_ms / 1000, args.plan_scale)
     return [{"size": size.name, "scenario": "prune", "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound}]
+
+
+def run_preview(size: preview.PreviewSize, workdir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """`preview --offline` of every declared template (no requests, no SDK equivalent), then `preview --with-klaviyo`
+    of the changed ones at the plan's scale and latency: a scratch template created, rendered and deleted per render."""
+    from klaviyo_sync.emulator import Emulator, EmulatorConfig
+
+    project = preview.write_project(size, workdir / "project")
+    print(f"[{size.name}] offline: preview", file=sys.stderr, flush=True)
+    ours = worker({"job": "ours_preview", "offline": True, "project": str(project), "out": str(workdir / "offline")})
+    bound: dict[str, Any] = {"requests": 0, "wall_s": None, "throttled": 0}  # CPU time alone: no wall-time bound
+    runs = [{"size": size.name, "scenario": "offline", "operation": "preview", "ours": ours, "sdk": None, "bound": bound}]
+    emulator = Emulator(EmulatorConfig(seed=7, clock=ACCOUNT_CLOCK))
+    for key in (OURS_KEY, SDK_KEY):
+        emulator.seed(key, preview.seed(size))
+    print(f"[{size.name}] klaviyo: preview", file=sys.stderr, flush=True)
+    with serve(emulator.dump(), args.plan_scale, args.latency_ms) as (served, base_url):
+        reads = bounds.read_requests(account_counts(served, OURS_KEY))
+        job = {"project": str(project), "base_url": base_url, "scale": args.plan_scale}
+        ours = worker({"job": "ours_preview", "offline": False, "api_key": OURS_KEY, "out": str(workdir / "ours"), **job})
+        sdk = worker({"job": "sdk_preview", "api_key": SDK_KEY, "out": str(workdir / "sdk"), **job})
+    bound = preview.klaviyo_bound(reads, size.renders, args.latency_ms / 1000, args.plan_scale)
+    runs.append({"size": size.name, "scenario": "klaviyo", "operation": "preview", "ours": ours, "sdk": sdk, "bound": bound})
+    return runs
 
 
 @contextlib.contextmanager

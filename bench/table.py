@@ -11,6 +11,10 @@ def _ratio(numerator: float | None, denominator: float | None) -> str:
     return f"{numerator / denominator:.2f}"
 
 
+def _fixed(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _requests(side: dict[str, Any]) -> int:
     return sum(side.get("requests", {}).values())
 
@@ -56,8 +60,9 @@ def render(results: dict[str, Any]) -> str:
         "|" + "|".join("-" * (width + 1) + ":" for _, width in COLUMNS) + "|",
     ]
     for run in results["runs"]:
-        ours, sdk, bound = run["ours"], run["sdk"], run["bound"]
-        sdk_wall = f"{sdk['wall_s']:.2f}" + ("!" if sdk.get("error") else "")
+        ours, bound = run["ours"], run["bound"]
+        sdk = run["sdk"] or {}  # none: the SDK has no equivalent (preview --offline)
+        sdk_wall = (f"{sdk['wall_s']:.2f}" + ("!" if sdk.get("error") else "")) if sdk else "-"
         lines.append(
             _line(
                 [
@@ -65,27 +70,27 @@ def render(results: dict[str, Any]) -> str:
                     run["scenario"],
                     run["operation"],
                     f"{ours['wall_s']:.2f}",
-                    f"{bound['wall_s']:.2f}",
+                    _fixed(bound["wall_s"]),
                     _ratio(ours["wall_s"], bound["wall_s"]),
                     sdk_wall,
-                    _ratio(sdk["wall_s"], ours["wall_s"]),
+                    _ratio(sdk.get("wall_s"), ours["wall_s"]),
                     str(_requests(ours)),
                     str(bound["requests"]),
                     _ratio(_requests(ours), bound["requests"]),
-                    str(_requests(sdk)),
+                    str(_requests(sdk)) if sdk else "-",
                     str(_throttled(ours)),
-                    str(_throttled(sdk)),
+                    str(_throttled(sdk)) if sdk else "-",
                     f"{ours['cpu_s']:.2f}",
-                    f"{sdk['cpu_s']:.2f}",
+                    _fixed(sdk.get("cpu_s")),
                     f"{ours['peak_mb']:.0f}",
-                    f"{sdk['peak_mb']:.0f}",
+                    f"{sdk['peak_mb']:.0f}" if sdk else "-",
                 ]
             )
         )
     errors = [
         f"  {run['size']} {run['scenario']} {run['operation']}: {run['sdk']['error']}"
         for run in results["runs"]
-        if run["sdk"].get("error")
+        if (run["sdk"] or {}).get("error")
     ]
     if errors:
         lines += ["", "! the SDK baseline gave up:", *errors]
@@ -145,5 +150,7 @@ def render(results: dict[str, Any]) -> str:
         "windows with every request sent as soon as its dependencies allow; bound (requests): plan = ceil(templates/10) +",
         "ceil(lists/10) + ceil(tags/50) + ceil(groups/25); apply = one request per write (links batched per tag) plus that",
         "read to verify. sdk: the official SDK as a user scripts it (sequential, one list's tags and one link per request).",
+        "preview: offline renders every declared template with klaviyo-sync's renderer (no requests, no SDK equivalent: '-');",
+        "klaviyo creates, renders and deletes a scratch template per render, bound as above after the account's read.",
     ]
     return "\n".join(lines)

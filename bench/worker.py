@@ -68,6 +68,15 @@ def preload(job: str) -> None:
         "sdk_flows_plan": ("klaviyo_api", "openapi_client.api.flows_api", "openapi_client.api.templates_api"),
         "sdk_reach_plan": ("klaviyo_api", "openapi_client.api.tags_api", "openapi_client.api.lists_api"),
         "sdk_flows_apply": ("klaviyo_api", "openapi_client.api.flows_api", "openapi_client.api.templates_api"),
+        "ours_preview": (
+            "klaviyo_sync.commands.preview",
+            "klaviyo_sync.preview.pages",
+            "klaviyo_sync.preview.scratch",
+            "klaviyo_sync.preview.select",
+            "klaviyo_sync.inputs",
+            "klaviyo_sync.manifest",
+        ),
+        "sdk_preview": ("klaviyo_api", "openapi_client.api.templates_api"),
         "diff": ("klaviyo_sync.diff",),
         "lint": ("klaviyo_sync.language", "klaviyo_sync.manifest.templates"),
         "saved_plan": ("klaviyo_sync.plan",),
@@ -265,6 +274,59 @@ def _sdk_writes(job: dict[str, Any], read: Any, compare: Any, write: Any) -> dic
     return {"wall_s": watch.wall, "cpu_s": watch.cpu, "writes": writes.count(), "error": error, **counted(job, before)}
 
 
+def ours_preview(job: dict[str, Any]) -> dict[str, Any]:
+    """What `klaviyo-sync preview` does, `--offline` or `--with-klaviyo` (the command's own `_preview`, with the
+    client paced at the emulator's scale), with no Chromium to find: the figures are the rendering's."""
+    import os
+
+    from bench.preview import NO_CHROMIUM
+    from klaviyo_sync.commands.preview import _preview
+    from klaviyo_sync.preview import chromium
+
+    os.environ[chromium.ENV_VAR] = NO_CHROMIUM
+    assert chromium.find_chromium() is None
+    project_path, out = Path(job["project"]), Path(job["out"])
+
+    async def with_klaviyo(loading: Any) -> str:
+        from klaviyo_sync.inputs import read_account
+
+        async with _client(job) as client:
+            project, live, _ = await read_account(loading, client)
+            return await _preview(project, live, client, False, (), None, out, "")
+
+    before = emulator_counts(job) if not job["offline"] else None
+    with Stopwatch() as watch:
+        if job["offline"]:
+            from klaviyo_sync.manifest import load_project
+
+            summary = run(_preview(load_project(project_path, {}), None, None, False, (), None, out, ""))
+        else:
+            from klaviyo_sync.inputs import loading_project
+
+            with loading_project(project_path, {}) as loading:
+                summary = run(with_klaviyo(loading))
+    pages = [path for path in out.rglob("*.html") if path.parent != out]
+    result = {"wall_s": watch.wall, "cpu_s": watch.cpu, "pages": len(pages), "summary": summary.splitlines()[0]}
+    return result | (counted(job, before) if before is not None else {"requests": {}, "throttled": {}})
+
+
+def sdk_preview(job: dict[str, Any]) -> dict[str, Any]:
+    """The SDK script's preview through Klaviyo: each changed template's before and after, created, rendered, deleted."""
+    from bench import baseline, preview
+    from klaviyo_sync.preview.contexts import DEFAULT_CONTEXT
+
+    before = emulator_counts(job)
+    error, renders = None, 0
+    with Stopwatch() as watch:
+        desired = json.loads((Path(job["project"]) / "desired.json").read_text(encoding="utf-8"))
+        try:
+            sdk = baseline.client(job["base_url"], job["api_key"])
+            renders = preview.sdk_preview(sdk, desired, DEFAULT_CONTEXT, Path(job["out"]))
+        except Exception as exc:  # the SDK gives up (a 429 after its retries): recorded, not hidden
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return {"wall_s": watch.wall, "cpu_s": watch.cpu, "renders": renders, "error": error, **counted(job, before)}
+
+
 # -- the diff alone ---------------------------------------------------------------------------------
 
 
@@ -395,6 +457,8 @@ JOBS = {
     "sdk_flows_plan": sdk_flows_plan,
     "sdk_reach_plan": sdk_reach_plan,
     "sdk_flows_apply": sdk_flows_apply,
+    "ours_preview": ours_preview,
+    "sdk_preview": sdk_preview,
     "diff": diff,
     "lint": lint,
 }

@@ -10,6 +10,7 @@ Rendering never stops the run: a template that cannot be rendered gets a page sa
 
 from __future__ import annotations
 
+import asyncio
 import html
 import shutil
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +26,7 @@ from klaviyo_sync.preview.contexts import Sample
 WIDTHS = (600, 375)  # desktop and mobile
 MARKER = ".klaviyo-sync-preview"
 SIDES = ("before", "after")
+RENDER_CONCURRENCY = 4  # renders at a time: through Klaviyo each is a create, a render and a delete
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,28 @@ async def render_locally(attrs: dict[str, Any], sample: Sample) -> Rendered:
     return Rendered(out_html, out_text)
 
 
-async def render_entries(targets: Sequence[Target], samples: Callable[[str], list[Sample]], renderer: Renderer) -> list[Entry]:
+async def render_entries(
+    targets: Sequence[Target], samples: Callable[[str], list[Sample]], renderer: Renderer, concurrency: int = RENDER_CONCURRENCY
+) -> list[Entry]:
+    """Every target's before and after for each sample, at most `concurrency` renders at a time (through Klaviyo each
+    is three round trips; the client's pacer keeps them under the limits). Entries and sides keep their order."""
     stems = file_stems(target.name for target in targets)
     entries: list[Entry] = []
     for target in targets:
         sample_stems = file_stems(sample.name for sample in samples(target.name))
         for sample in samples(target.name):
-            entry = Entry(target, sample, f"{stems[target.name]}/{sample_stems[sample.name]}")
-            for side in SIDES:
-                attrs = getattr(target, side)
-                if attrs is not None:
-                    entry.rendered[side] = await renderer(attrs, sample)
-            entries.append(entry)
+            entries.append(Entry(target, sample, f"{stems[target.name]}/{sample_stems[sample.name]}"))
+    jobs = [(entry, side, attrs) for entry in entries for side in SIDES if (attrs := getattr(entry.target, side)) is not None]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def render_one(attrs: dict[str, Any], sample: Sample) -> Rendered:
+        async with gate:
+            return await renderer(attrs, sample)
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(render_one(attrs, entry.sample)) for entry, _, attrs in jobs]
+    for (entry, side, _), task in zip(jobs, tasks, strict=True):
+        entry.rendered[side] = task.result()
     return entries
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench import bounds
+from bench import preview as bench_preview
 from bench import reach as bounds_reach
 from bench.accounts import SIZES, generate
 from bench.bounds import IDENTIFY
@@ -107,6 +108,25 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
     sdk_sent = {op: n - prune["sdk"]["throttled"].get(op, 0) for op, n in prune["sdk"]["requests"].items()}
     assert sdk_sent == {**EMPTY_READ, **sdk_reach} and prune["sdk"]["error"] is None
 
+    # Preview (4 declared templates, 2 changed): offline, every template rendered locally, no request; with Klaviyo,
+    # the account's read, then for each changed template before and after a scratch template created, rendered and
+    # deleted; the SDK script reads the templates, then does the same three requests per render.
+    previews = {run["scenario"]: run for run in latest["runs"] if run["size"] == "preview-s"}
+    assert set(previews) == {"offline", "klaviyo"}
+    offline = previews["offline"]
+    assert offline["ours"]["requests"] == {} and offline["ours"]["pages"] == 4
+    assert offline["bound"] == {"requests": 0, "wall_s": None, "throttled": 0} and offline["sdk"] is None
+    klaviyo = previews["klaviyo"]
+    renders = dict.fromkeys(bench_preview.RENDER, 4)
+    assert klaviyo["ours"]["requests"] == {**IDENTIFY, **EMPTY_READ, **renders} and klaviyo["ours"]["throttled"] == {}
+    assert klaviyo["ours"]["pages"] == 4
+    assert klaviyo["bound"]["requests"] == sum(IDENTIFY.values()) + sum(EMPTY_READ.values()) + sum(renders.values())
+    sdk_sent = {op: n - klaviyo["sdk"]["throttled"].get(op, 0) for op, n in klaviyo["sdk"]["requests"].items()}
+    assert sdk_sent == {"get_templates": 1, **renders} and klaviyo["sdk"]["error"] is None
+    assert klaviyo["sdk"]["renders"] == 4
+    preview_rows = [line for line in table.splitlines() if "preview-s" in line]
+    assert len(preview_rows) == 2 and preview_rows[0].count(" - ") >= 7  # offline: no wall bound, no SDK side
+
     assert latest["diff"]["changes"] == latest["diff"]["templates"] // 10
     assert latest["startup"]["runs"] > 0
 
@@ -145,6 +165,19 @@ def test_profile_counts_are_bound_by_their_own_bucket() -> None:
     bound = bounds_reach.plan_bound(bounds_reach.FULL, latency=0.1, scale=1.0)
     assert bound["profile_counts_wall_s"] == pytest.approx(63.9)
     assert bound["reach_wall_s"] == pytest.approx(63.9)  # the flow and tag reads (3/s, 60/m) finish well before
+
+
+def test_preview_bound_chains_each_render_at_template_render_limits() -> None:
+    """20 renders after the identity's and the account's reads (answered at 0.2 s): the creates at 0.2 s, answered at
+    0.3 s; template-render takes 3 a second in fixed windows, so the 19th and 20th start at 6 s, their deletes at
+    6.1 s, answered at 6.2 s."""
+    reads = bounds.read_requests({"templates": 100, "lists": 0, "tags": 0, "tag_groups": 1})
+    bound = bench_preview.klaviyo_bound(reads, renders=20, latency=0.1, scale=1.0)
+    assert bound["requests"] == 1 + sum(reads.values()) + 60
+    assert bound["wall_s"] == pytest.approx(6.2)
+    assert bound["renders_wall_s"] == pytest.approx(6.0)
+    # Past the steady window: the 61st render waits for the next minute.
+    assert bench_preview.klaviyo_bound(reads, renders=61, latency=0.1, scale=1.0)["wall_s"] == pytest.approx(60.2)
 
 
 def test_read_time_is_latency_plus_the_slowest_walk() -> None:
