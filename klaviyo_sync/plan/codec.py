@@ -23,7 +23,7 @@ from klaviyo_sync.blast.reach import reach_from_json, reach_to_json
 from klaviyo_sync.errors import ConfigError
 from klaviyo_sync.resources import Action, Change, FieldChange, Kind, Origin, Plan, ReplaceMode, Resource, content_hash
 
-PLAN_FORMAT_VERSION = 3
+PLAN_FORMAT_VERSION = 4  # 4: fingerprints hash each field as it is (3 hashed the JSON of the whole object)
 
 
 def content_digest(value: Any) -> dict[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -13,7 +14,8 @@ import pytest
 from klaviyo_sync.api_spec import REVISION
 from klaviyo_sync.errors import ConfigError, PlanError
 from klaviyo_sync.plan import build_plan, plan_from_json, plan_to_json
-from klaviyo_sync.resources import Action, Kind, Plan, State, content_hash
+from klaviyo_sync.plan.fingerprint import fingerprint_value
+from klaviyo_sync.resources import Action, Kind, Plan, Resource, State
 from tests.plan.builders import Project, Thresholds, default_group, desired, link, live, state
 
 
@@ -100,7 +102,7 @@ def test_json_round_trip_and_schema() -> None:
     plan = build_plan(*mixed_case())
     data = plan_to_json(plan)
     jsonschema.Draft202012Validator(plan_schema()).validate(data)
-    assert data["revision"] == REVISION and data["format_version"] == 3
+    assert data["revision"] == REVISION and data["format_version"] == 4
     again = plan_from_json(json.loads(json.dumps(data)))
     assert plan_to_json(again) == data
     assert [c.action for c in again.changes] == [c.action for c in plan.changes]
@@ -137,9 +139,10 @@ def test_schema_is_a_valid_2020_12_schema() -> None:
         ([], "not a klaviyo-sync plan"),
         ({"format_version": 99}, "format version 99"),
         ({"format_version": 2}, "format version 2"),  # before plans named their account and project
-        ({"format_version": 3, "revision": "2020-01-01"}, "revision '2020-01-01'"),
-        ({"format_version": 3, "revision": REVISION, "changes": {}}, "'changes' is missing or malformed"),
-        ({"format_version": 3, "revision": REVISION, "account": "AbC123"}, "'account' is missing or malformed"),
+        ({"format_version": 3}, "format version 3"),  # fingerprints of another form
+        ({"format_version": 4, "revision": "2020-01-01"}, "revision '2020-01-01'"),
+        ({"format_version": 4, "revision": REVISION, "changes": {}}, "'changes' is missing or malformed"),
+        ({"format_version": 4, "revision": REVISION, "account": "AbC123"}, "'account' is missing or malformed"),
     ],
 )
 def test_bad_plan_files_are_refused_clearly(data: object, message: str) -> None:
@@ -150,9 +153,26 @@ def test_bad_plan_files_are_refused_clearly(data: object, message: str) -> None:
 def test_fingerprint_covers_every_live_object_read() -> None:
     project, account = mixed_case()
     plan = build_plan(project, account)
-    expected = {f"{r.kind.value}:{r.id}": content_hash({"version": r.version, "attrs": dict(r.attrs)}) for r in account}
-    assert plan.fingerprint == expected
+    assert plan.fingerprint == {f"{r.kind.value}:{r.id}": fingerprint_value(r) for r in account}
     assert plan.manifest_hashes == project.file_hashes
+
+
+def test_a_fingerprint_tells_every_change_of_version_or_content_apart() -> None:
+    base = Resource(Kind.TEMPLATE, ("T",), {"html": "<p>1</p>", "text": None}, id="T1", version="v1")
+    variants = [
+        base,
+        dataclasses.replace(base, version="v2"),
+        dataclasses.replace(base, attrs={"html": "<p>2</p>", "text": None}),
+        dataclasses.replace(base, attrs={"html": "<p>1</p>", "text": ""}),
+        dataclasses.replace(base, attrs={"html": "<p>1</p>"}),
+        dataclasses.replace(base, attrs={"htm": "l<p>1</p>", "text": None}),  # a boundary moved between name and value
+        dataclasses.replace(base, attrs={"html": 1, "text": None}),
+        dataclasses.replace(base, attrs={"html": "1", "text": None}),
+    ]
+    values = [fingerprint_value(variant) for variant in variants]
+    assert len(set(values)) == len(variants)
+    reordered = dict(reversed(list(base.attrs.items())))
+    assert fingerprint_value(dataclasses.replace(base, attrs=reordered)) == values[0]
 
 
 def test_prevent_destroy_refuses_a_replace_naming_the_manifest_line() -> None:
