@@ -120,7 +120,9 @@ def read_pin(path: Path, variables: Mapping[str, str], environ: Mapping[str, str
         text, _ = decode_utf8(root_file.read_bytes(), root_file.name)
     except (ManifestError, OSError):
         return None
-    if text is None:
+    if text is None or (ACCOUNT_KEY not in text and "\\" not in text):
+        # No key can spell `account` without those letters or an escape: the pin is read before anything else, on
+        # the plan's critical path, and a large root manifest takes a while to parse (the loader parses it anyway).
         return None
     doc, _ = parse_yaml(text, root_file.name)
     data = doc.data if doc is not None else None

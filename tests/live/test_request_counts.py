@@ -93,12 +93,15 @@ def test_partitioning_settings_must_be_positive() -> None:
             Partitioning(extra_fraction=fraction)
 
 
-@pytest.mark.parametrize(("others_need_s", "walks"), [(0.0, 4), (600.0, 2)], ids=["nothing-beside", "slow-read-beside"])
+@pytest.mark.parametrize(
+    ("others_need_s", "walks"), [(0.0, (9, 10)), (600.0, (1, 1))], ids=["nothing-beside", "slow-read-beside"]
+)
 def test_a_collection_is_split_only_as_far_as_the_slowest_other_read_calls_for(
-    make_emulator: MakeEmulator, others_need_s: float, walks: int
+    make_emulator: MakeEmulator, others_need_s: float, walks: tuple[int, int]
 ) -> None:
-    """1,000 templates (100 pages, 4 walks allowed). With no other read still going, the walks allowed are all
-    used; beside a read expected to take ten minutes more, the prefix and top walks alone read them in time."""
+    """1,000 templates: 100 pages, so 10 walks allowed, one of them held back for rebalancing. With no other read
+    still going, they are used; beside a read expected to take ten minutes more, reading on alone ends in time, so
+    not even the top walk's request is spent and the read is exact."""
     emulator = make_emulator(clock=SteppingClock((1.0,)))
     emulator.seed(CANARY_KEY, seed_account(tag_groups=1, tags=0, lists=0, templates=1000))
     horizon = Horizon()
@@ -110,5 +113,5 @@ def test_a_collection_is_split_only_as_far_as_the_slowest_other_read_calls_for(
 
     stats = asyncio.run(scenario())
 
-    assert stats.walks == walks
+    assert walks[0] <= stats.walks <= walks[1]
     assert 100 <= stats.requests <= 100 + stats.max_extra_requests

@@ -90,6 +90,16 @@ def test_an_account_pin_refuses_another_key_before_anything_else_is_read(tmp_pat
     assert right.exit_code == 0 and f"Account: Acme Staging ({staging})" in right.stdout
 
 
+@pytest.mark.parametrize("spelled", ['"\\x61ccount"', '"acc\\u006Funt"', "account"])
+def test_a_pin_is_read_however_its_key_is_spelled(tmp_path: Path, spelled: str, emulator_server: ServedEmulator) -> None:
+    """The pin is looked for only in a root manifest that could spell it: its letters, or an escape."""
+    staging, _ = accounts(emulator_server)
+    root = project(tmp_path / "project", f"{spelled}: {staging}\n")
+    result = cli(emulator_server, PRODUCTION_KEY, "plan", str(root))
+    assert result.exit_code == 1
+    assert f"the manifests are pinned to account {staging}" in result.stderr
+
+
 def test_a_malformed_pin_is_a_located_manifest_problem_that_never_shows_the_value(
     tmp_path: Path, emulator_server: ServedEmulator
 ) -> None:
