@@ -23,7 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results (default bench/results)")
     parser.add_argument("--no-flows", action="store_true", help="leave out the flow email scenario")
     parser.add_argument("--no-reach", action="store_true", help="leave out the blast-radius scenario")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="runs of each short operation (the plans), to show its spread (default 5)"
+    )
     parser.add_argument("--no-preview", action="store_true", help="leave out the preview scenario")
     args = parser.parse_args(argv)
     if args.quick:
-        args.sizes, args.diff_templates = "small", 100
+        args.sizes, args.diff_templates, args.repeats = "small", 100, min(args.repeats, 2)
     unknown = [name for name in args.sizes.split(",") if name not in SIZES]
     if unknown:
         parser.error(f"unknown size {', '.join(unknown)}; choose from {', '.join(SIZES)}")
     if min(args.plan_scale, args.apply_scale) <= 0 or args.latency_ms < 0:
         parser.error("scales must be positive and the latency not negative")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     return args
 
 
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "plan_scale": args.plan_scale,
             "apply_scale": args.apply_scale,
             "apply_latency_ms": args.latency_ms * args.apply_scale,
+            "repeats": args.repeats,
         },
         "runs": [],
     }
@@ -124,12 +131,13 @@ def run_size(size: Size, workdir: Path, args: argparse.Namespace) -> list[dict[s
 
 def run_plan(size: Size, scenario: str, project: Path, state: dict[str, Any] | None, args: argparse.Namespace) -> Any:
     latency = args.latency_ms / 1000
+    job = {"job": "ours_plan", "api_key": OURS_KEY, "project": str(project), "scale": args.plan_scale}
     with serve(state, args.plan_scale, args.latency_ms) as (emulator, base_url):
         reads = bounds.read_requests(account_counts(emulator, OURS_KEY))
-        job = {"project": str(project), "base_url": base_url, "scale": args.plan_scale}
-        ours = worker({"job": "ours_plan", "api_key": OURS_KEY, **job})
-        sdk = worker({"job": "sdk_plan", "api_key": SDK_KEY, **job})
+        ours = worker({**job, "base_url": base_url})
+        sdk = worker({**job, "job": "sdk_plan", "api_key": SDK_KEY, "base_url": base_url})
         state = emulator.dump()
+    ours = repeated(ours, args.repeats, partial(served_worker, job, state, args.plan_scale, args.latency_ms))
     walks = {"requests": sum(reads.values()), "wall_s": bounds.read_time(reads, latency, args.plan_scale), "throttled": 0}
     bound = bounds.identified(walks, latency)
     return {"size": size.name, "scenario": scenario, "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound}, state
@@ -168,11 +176,12 @@ def run_flows(size: flows.FlowSize, workdir: Path, args: argparse.Namespace) -> 
     runs = []
     for scenario in ("repoint", "noop"):
         print(f"[{size.name}] {scenario}: plan", file=sys.stderr, flush=True)
+        job = {"job": "ours_plan", "api_key": OURS_KEY, "project": str(project), "scale": args.plan_scale}
         with serve(state, args.plan_scale, args.latency_ms) as (served, base_url):
-            job = {"project": str(project), "base_url": base_url, "scale": args.plan_scale}
-            ours = worker({"job": "ours_plan", "api_key": OURS_KEY, **job})
-            sdk = worker({"job": "sdk_flows_plan", "api_key": SDK_KEY, **job})
+            ours = worker({**job, "base_url": base_url})
+            sdk = worker({**job, "job": "sdk_flows_plan", "api_key": SDK_KEY, "base_url": base_url})
             state = served.dump()
+        ours = repeated(ours, args.repeats, partial(served_worker, job, state, args.plan_scale, args.latency_ms))
         bound = bounds.identified(flows.plan_bound(size, latency, args.plan_scale), latency)
         runs.append({"size": size.name, "scenario": scenario, "operation": "plan", "ours": ours, "sdk": sdk, "bound": bound})
         if scenario == "noop":
@@ -223,7 +232,8 @@ def run_preview(size: preview.PreviewSize, workdir: Path, args: argparse.Namespa
 
     project = preview.write_project(size, workdir / "project")
     print(f"[{size.name}] offline: preview", file=sys.stderr, flush=True)
-    ours = worker({"job": "ours_preview", "offline": True, "project": str(project), "out": str(workdir / "offline")})
+    offline = {"job": "ours_preview", "offline": True, "project": str(project), "out": str(workdir / "offline")}
+    ours = repeated(worker(offline), args.repeats, partial(worker, offline))
     bound: dict[str, Any] = {"requests": 0, "wall_s": None, "throttled": 0}  # CPU time alone: no wall-time bound
     runs = [{"size": size.name, "scenario": "offline", "operation": "preview", "ours": ours, "sdk": None, "bound": bound}]
     emulator = Emulator(EmulatorConfig(seed=7, clock=ACCOUNT_CLOCK))
@@ -238,6 +248,20 @@ def run_preview(size: preview.PreviewSize, workdir: Path, args: argparse.Namespa
     bound = preview.klaviyo_bound(reads, size.renders, args.latency_ms / 1000, args.plan_scale)
     runs.append({"size": size.name, "scenario": "klaviyo", "operation": "preview", "ours": ours, "sdk": sdk, "bound": bound})
     return runs
+
+
+def repeated(first: dict[str, Any], times: int, again: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A short operation measured `times` times (`first`, then `again`): the run of median wall time, with every
+    run's wall and CPU time beside it, so a ratio is read against the run-to-run spread and is no one-off."""
+    runs = [first] + [again() for _ in range(times - 1)]
+    median = sorted(runs, key=lambda run: run["wall_s"])[len(runs) // 2]
+    return {**median, "repeats": {"wall_s": [run["wall_s"] for run in runs], "cpu_s": [run["cpu_s"] for run in runs]}}
+
+
+def served_worker(job: dict[str, Any], state: dict[str, Any] | None, scale: float, latency_ms: float) -> dict[str, Any]:
+    """One more run of a read-only job, on a fresh emulator holding `state` (its rate-limit windows fresh too)."""
+    with serve(state, scale, latency_ms) as (_, base_url):
+        return worker({**job, "base_url": base_url})
 
 
 @contextlib.contextmanager

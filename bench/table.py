@@ -15,6 +15,14 @@ def _fixed(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _spread(side: dict[str, Any]) -> str:
+    """(slowest - fastest) / median wall time of a repeated operation, in percent; '-' when it ran once."""
+    walls = sorted(side.get("repeats", {}).get("wall_s", []))
+    if len(walls) < 2 or not walls[len(walls) // 2]:
+        return "-"
+    return f"{(walls[-1] - walls[0]) / walls[len(walls) // 2] * 100:.0f}%"
+
+
 def _requests(side: dict[str, Any]) -> int:
     return sum(side.get("requests", {}).values())
 
@@ -30,6 +38,7 @@ COLUMNS = (
     ("wall s", 8),
     ("bound s", 8),
     ("/bound", 6),
+    ("spread", 6),
     ("sdk s", 8),
     ("sdk/ours", 8),
     ("requests", 8),
@@ -72,6 +81,7 @@ def render(results: dict[str, Any]) -> str:
                     f"{ours['wall_s']:.2f}",
                     _fixed(bound["wall_s"]),
                     _ratio(ours["wall_s"], bound["wall_s"]),
+                    _spread(ours),
                     sdk_wall,
                     _ratio(sdk.get("wall_s"), ours["wall_s"]),
                     str(_requests(ours)),
@@ -152,5 +162,7 @@ def render(results: dict[str, Any]) -> str:
         "read to verify. sdk: the official SDK as a user scripts it (sequential, one list's tags and one link per request).",
         "preview: offline renders every declared template with klaviyo-sync's renderer (no requests, no SDK equivalent: '-');",
         "klaviyo creates, renders and deletes a scratch template per render, bound as above after the account's read.",
+        f"spread: (slowest - fastest) / median wall time over {results['settings'].get('repeats', 1)} runs of each short "
+        "operation (the plans, preview offline), each on a fresh emulator; the row shows the median run. '-': one run.",
     ]
     return "\n".join(lines)

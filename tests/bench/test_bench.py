@@ -6,6 +6,7 @@ Timings are never asserted here (they belong to the benchmark's output); request
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from bench import preview as bench_preview
 from bench import reach as bounds_reach
 from bench.accounts import SIZES, generate
 from bench.bounds import IDENTIFY
-from bench.run import main
+from bench.run import main, repeated
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -127,6 +128,12 @@ def test_quick_run_reports_exact_request_counts_and_writes_json(tmp_path: Path, 
     preview_rows = [line for line in table.splitlines() if "preview-s" in line]
     assert len(preview_rows) == 2 and preview_rows[0].count(" - ") >= 7  # offline: no wall bound, no SDK side
 
+    # Short operations run twice on the quick path, each on a fresh emulator: the spread is in the table.
+    plans = [run for run in latest["runs"] if run["operation"] == "plan" and run["size"] in ("small", "flows-s")]
+    assert plans and all(len(run["ours"]["repeats"]["wall_s"]) == 2 for run in plans)
+    assert all(run["ours"]["wall_s"] in run["ours"]["repeats"]["wall_s"] for run in plans)
+    assert re.search(r"\|\s+\d+%\s+\|", table)
+
     assert latest["diff"]["changes"] == latest["diff"]["templates"] // 10
     assert latest["startup"]["runs"] > 0
 
@@ -202,3 +209,10 @@ def test_apply_bound_follows_dependencies_and_windows(tmp_path: Path) -> None:
     verified = bounds.apply_time(plan.changes, latency=0.1, scale=1.0, verify_reads={"get_tags": 4})
     # Reading tags is its own window: three at 1.1 s, the fourth at 2.0 s.
     assert verified.seconds == pytest.approx(2.1)
+
+
+def test_a_repeated_operation_is_shown_by_its_median_run_with_every_run_beside_it() -> None:
+    runs = iter([{"wall_s": 5.0, "cpu_s": 1.5}, {"wall_s": 3.0, "cpu_s": 1.0}])
+    result = repeated({"wall_s": 4.0, "cpu_s": 1.2, "requests": {"get_tags": 1}}, 3, lambda: next(runs))
+    assert result["wall_s"] == 4.0 and result["requests"] == {"get_tags": 1}
+    assert result["repeats"] == {"wall_s": [4.0, 5.0, 3.0], "cpu_s": [1.2, 1.5, 1.0]}
