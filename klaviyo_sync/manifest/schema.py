@@ -9,6 +9,7 @@ import math
 from importlib.resources import files
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
@@ -89,6 +90,23 @@ def _validator() -> Draft202012Validator:
     return validator
 
 
+@functools.cache
+def _fast_validator() -> Any:
+    return jsonschema_rs.validator_for(manifest_schema())
+
+
+def _surely_valid(data: Any) -> bool:
+    """Whether the compiled validator accepts `data`: its "valid" is trusted, since it is at least as strict as
+    jsonschema (NaN and infinities are not numbers to it, `$` does not match before a final newline, and the name
+    pattern avoids the characters whose class the two regex engines disagree on); anything else, and values JSON has
+    no type for (a YAML date), go to jsonschema, which locates and explains each problem. A large manifest is
+    checked in milliseconds instead of a few hundred."""
+    try:
+        return bool(_fast_validator().is_valid(data))
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
 def schema_problems(doc: YamlDocument, *, is_root: bool) -> list[Problem]:
     """Every schema violation in one file. Included files may not use the root-only keys."""
     problems: list[Problem] = []
@@ -118,8 +136,9 @@ def schema_problems(doc: YamlDocument, *, is_root: bool) -> list[Problem]:
                     )
                 )
         data = {key: value for key, value in data.items() if key not in ROOT_ONLY_KEYS}
-    for error in _validator().iter_errors(data):
-        problems.extend(_explain(doc, error))
+    if not _surely_valid(data):
+        for error in _validator().iter_errors(data):
+            problems.extend(_explain(doc, error))
     return problems
 
 
