@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,12 +54,18 @@ def read_referenced(
         return None, [doc.problem(field_path, f"{what} {exc.message}", exc.hint)]
     rel = relative(root, path)
     shown = reference if reference == rel else f"{reference}` (project path `{rel}"
-    if not path.exists():
+    try:
+        status = path.stat()  # one call tells whether it exists, is a file, and its size
+    except (FileNotFoundError, NotADirectoryError):
         return None, [doc.problem(field_path, f"{what} `{shown}` does not exist", _missing_hint(path))]
-    if not path.is_file():
+    except OSError as exc:
+        return None, [
+            doc.problem(field_path, f"{what} `{reference}` cannot be read: {exc.strerror}", "check the file's permissions")
+        ]
+    if not stat.S_ISREG(status.st_mode):
         return None, [doc.problem(field_path, f"{what} `{reference}` is not a file", "name a file, not a directory")]
     try:
-        size = path.stat().st_size
+        size = status.st_size
         if size > MAX_TEMPLATE_FILE_BYTES:
             return None, [
                 doc.problem(

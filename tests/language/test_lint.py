@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,16 @@ def test_the_language_package_is_a_leaf() -> None:
     code = "import sys, klaviyo_sync.language; print(sorted(m for m in sys.modules if m.startswith('klaviyo_sync')))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert [m for m in eval(loaded) if m != "klaviyo_sync" and not m.startswith("klaviyo_sync.language")] == []
+
+
+def test_url_attributes_are_found_as_a_search_of_each_pattern_would_find_them() -> None:
+    """The attributes are looked for with `str.find`; every match, and only those, of each pattern's `finditer`."""
+    from klaviyo_sync.language.html_rules import _URL_ATTRIBUTES, _url_attributes
+
+    pieces = ["href", "src", "background", "=", " ", '"', "'", ">", "<a ", "x", "hrefsrc", "\n", "\t"]
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 30)))
+        found = [(m.start(), m.end(), m.groups()) for m in _url_attributes(text)]
+        expected = [(m.start(), m.end(), m.groups()) for p in _URL_ATTRIBUTES.values() for m in p.finditer(text)]
+        assert found == expected, text
