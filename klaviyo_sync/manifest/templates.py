@@ -56,25 +56,19 @@ def read_referenced(
     shown = reference if reference == rel else f"{reference}` (project path `{rel}"
     try:
         status = path.stat()  # one call tells whether it exists, is a file, and its size
-    except (FileNotFoundError, NotADirectoryError):
-        return None, [doc.problem(field_path, f"{what} `{shown}` does not exist", _missing_hint(path))]
-    except OSError as exc:
-        return None, [
-            doc.problem(field_path, f"{what} `{reference}` cannot be read: {exc.strerror}", "check the file's permissions")
-        ]
-    if not stat.S_ISREG(status.st_mode):
-        return None, [doc.problem(field_path, f"{what} `{reference}` is not a file", "name a file, not a directory")]
-    try:
-        size = status.st_size
-        if size > MAX_TEMPLATE_FILE_BYTES:
+        if not stat.S_ISREG(status.st_mode):
+            return None, [doc.problem(field_path, f"{what} `{reference}` is not a file", "name a file, not a directory")]
+        if status.st_size > MAX_TEMPLATE_FILE_BYTES:
             return None, [
                 doc.problem(
                     field_path,
-                    f"{what} `{reference}` is {size:,} bytes; the limit is {MAX_TEMPLATE_FILE_BYTES:,}",
+                    f"{what} `{reference}` is {status.st_size:,} bytes; the limit is {MAX_TEMPLATE_FILE_BYTES:,}",
                     "Klaviyo refuses requests over 5 MB; host large images instead of inlining them",
                 )
             ]
         raw = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None, [doc.problem(field_path, f"{what} `{shown}` does not exist", _missing_hint(path))]
     except OSError as exc:
         return None, [
             doc.problem(field_path, f"{what} `{reference}` cannot be read: {exc.strerror}", "check the file's permissions")
