@@ -1,8 +1,8 @@
 """The rules that read a template's HTML: Klaviyo links inside attributes, images, URLs, size, unsubscribe.
 
-Each rule is one regular-expression search of the source with its template tags masked (same length, so every
-offset holds), and looks back at most one tag's length to know whether a match sits inside a tag: linear in
-the template's size, whatever its markup.
+Each rule is one search of the source with its template tags masked (same length, so every offset holds): a
+regular expression's, or `str.find` for the URL attributes' names with their pattern tried there. It looks back at
+most one tag's length to know whether a match sits inside a tag: linear in the template's size, whatever its markup.
 """
 
 from __future__ import annotations
